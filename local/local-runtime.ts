@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import type { GatewayConfig } from '../shared/config/schema';
+import { createProxyDeps } from '../shared/gateway/proxy-deps';
+import type { ProxyDeps } from '../shared/gateway/proxy-service';
+import type { Log } from '../shared/observability/log';
+import type { Random } from '../shared/resilience/backoff';
+import type { Clock } from '../shared/resilience/clock';
+import type { BreakerStore, EventStore } from '../shared/store/breaker-store';
+import { DynamoBreakerStore } from '../shared/store/dynamo-breaker-store';
+import { createDynamoClient } from '../shared/store/dynamo-client';
+import { EVENTS_TABLE, STATE_TABLE, type TableNames } from '../shared/store/table-definitions';
+import { apiGatewayEventFromHttp } from './api-gateway-event-from-http';
+import { consoleLog } from './console-log';
+import { ensureTables } from './ensure-tables';
+import { installLambdaStreamingGlobals } from './lambda-streaming-globals';
+import { LocalResponseStream } from './local-response-stream';
+
+/** API Gateway's own request size limit (bytes); larger bodies never reach the Lambda. */
+const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+/** How to run one local gateway (one "Lambda container"). */
+export interface LocalRuntimeOptions {
+  config: GatewayConfig;
+  /** DynamoDB endpoint (DynamoDB Local). */
+  dynamoEndpoint: string;
+  port?: number;
+  host?: string;
+  tables?: TableNames;
+  log?: Log;
+  clock?: Clock;
+  random?: Random;
+  /** Replaces the DynamoDB breaker store (e.g. per-process memory, for comparisons). */
+  store?: BreakerStore & EventStore;
+  /** Called with the DynamoDB client before use (tests attach counting middleware). */
+  onDynamoClient?: (client: DynamoDBDocumentClient) => void;
+  /** Create the tables if missing (default true). */
+  createTables?: boolean;
+  /** The simulated Lambda timeout (ms); the request budget is capped by it. */
+  lambdaTimeoutMs?: number;
+}
+
+/** A running local gateway. */
+export interface LocalRuntime {
+  url: string;
+  port: number;
+  deps: ProxyDeps;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the proxy Lambda over HTTP the way API Gateway REST (STREAM mode) + Lambda response streaming would: each
+ * HTTP request becomes a REST proxy event for the same handler, and its response stream is written straight back.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  installLambdaStreamingGlobals();
+  const { createProxyHandler } = await import('../functions/proxy');
+  const log = options.log ?? consoleLog();
+  const tables = options.tables ?? { state: STATE_TABLE.localName, events: EVENTS_TABLE.localName };
+  const client = createDynamoClient({
+    endpoint: options.dynamoEndpoint,
+    timeoutMs: options.config.store.timeoutSeconds * 1000,
+    localCredentials: true,
+  });
+  options.onDynamoClient?.(client);
+  if (options.createTables !== false) {
+    await ensureTables(client, [
+      { definition: STATE_TABLE, name: tables.state },
+      { definition: EVENTS_TABLE, name: tables.events },
+    ]);
+  }
+  const store = options.store ?? new DynamoBreakerStore(client, tables);
+  const deps = createProxyDeps({ config: options.config, store, log, clock: options.clock, random: options.random });
+  const handler = createProxyHandler(() => deps) as unknown as (
+    event: unknown,
+    stream: LocalResponseStream,
+    context: Context,
+  ) => Promise<void>;
+  const lambdaTimeoutMs = options.lambdaTimeoutMs ?? (options.config.retry.totalTimeoutSeconds + 5) * 1000;
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    void serve(req, res).catch((error) => {
+      log.error('Local runtime failed to serve a request', { error: String(error) });
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal server error' }));
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > API_GATEWAY_MAX_BODY) {
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Request Too Long' }));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const event = apiGatewayEventFromHttp(req, Buffer.concat(chunks));
+    const startedAt = Date.now();
+    const context = {
+      awsRequestId: randomUUID(),
+      functionName: 'llm-gateway-proxy-local',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:llm-gateway-proxy-local',
+      memoryLimitInMB: '1024',
+      logGroupName: '/aws/lambda/llm-gateway-proxy-local',
+      logStreamName: 'local',
+      callbackWaitsForEmptyEventLoop: false,
+      getRemainingTimeInMillis: () => Math.max(0, lambdaTimeoutMs - (Date.now() - startedAt)),
+    } as unknown as Context;
+    await handler(event, new LocalResponseStream(res), context);
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    deps,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      client.destroy();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { allInstances } from '../config/load-config';
+import type { GatewayConfig } from '../config/schema';
+import type { Log } from '../observability/log';
+import type { Random } from '../resilience/backoff';
+import { CircuitBreaker } from '../resilience/circuit-breaker';
+import { type Clock, sleep, systemClock } from '../resilience/clock';
+import type { BreakerStore, EventStore } from '../store/breaker-store';
+import type { ProxyDeps } from './proxy-service';
+
+/** Inputs for building the proxy's per-container dependencies. */
+export interface ProxyDepsInput {
+  config: GatewayConfig;
+  store: BreakerStore & EventStore;
+  log: Log;
+  clock?: Clock;
+  random?: Random;
+}
+
+/** Wires config, breaker store and clock into the proxy's dependencies (once per container). */
+export function createProxyDeps(input: ProxyDepsInput): ProxyDeps {
+  const { config, store, log } = input;
+  const clock = input.clock ?? systemClock;
+  const random = input.random ?? Math.random;
+  const providers = new Map(allInstances(config).map((i) => [i.name, i.provider]));
+  const breaker = new CircuitBreaker({
+    store,
+    events: store,
+    options: config.breaker,
+    cacheMs: config.breaker.cacheSeconds * 1000,
+    providerOf: (instance) => providers.get(instance) ?? 'unknown',
+    clock,
+    random,
+    log,
+  });
+  return { config, breaker, clock, random, sleep, log };
+}

@@ -1,0 +1,132 @@
+import { admission } from './admission';
+import { backoffDelayMs, type Random } from './backoff';
+import type { BreakerOptions } from './breaker-options';
+import type { BreakerRecord } from './breaker-record';
+import type { FailureClass } from './outcome';
+
+/** A circuit transition, each of which becomes exactly one failover event. */
+export type TransitionKind = 'circuit_open' | 'circuit_half_open' | 'circuit_closed';
+
+/** A change to write: the next record and the transitions it makes. `null` from a transition means "write nothing". */
+export interface BreakerChange {
+  record: BreakerRecord;
+  transitions: TransitionKind[];
+}
+
+/** One failed attempt, as the breaker needs to know it. */
+export interface FailureReport {
+  class: FailureClass;
+  /** Cool-down the instance asked for (ms), e.g. from `Retry-After`. */
+  retryAfterMs: number | null;
+}
+
+/** Whether the failures inside the window are enough to open a closed circuit ("when to trip"). */
+export function shouldTrip(recentFailures: number[], options: Pick<BreakerOptions, 'failureThreshold'>): boolean {
+  return recentFailures.length >= options.failureThreshold;
+}
+
+function bump(record: BreakerRecord, now: number): BreakerRecord {
+  return { ...record, version: record.version + 1, updatedAt: now };
+}
+
+/** Records a failure: counts it in the window, trips a closed circuit, reopens a half-open one with the next backoff. */
+export function onFailure(
+  record: BreakerRecord,
+  failure: FailureReport,
+  now: number,
+  options: BreakerOptions,
+  random: Random = Math.random,
+): BreakerChange {
+  const windowStart = now - options.failureWindowSeconds * 1000;
+  const recentFailures = [...record.recentFailures.filter((t) => t > windowStart), now].slice(
+    -Math.max(1, options.failureThreshold),
+  );
+  const requestedCooldown = failure.retryAfterMs !== null ? now + failure.retryAfterMs : null;
+  const cooldownUntil =
+    requestedCooldown === null ? record.cooldownUntil : Math.max(requestedCooldown, record.cooldownUntil ?? 0);
+  const base: BreakerRecord = {
+    ...bump(record, now),
+    recentFailures,
+    consecutiveFailures: record.consecutiveFailures + 1,
+    cooldownUntil,
+    lastFailureClass: failure.class,
+    lastFailureAt: now,
+  };
+  const open = (reopenCount: number): BreakerChange => {
+    // A rate-limited instance stays open at least until the time it asked for.
+    const retryAt = Math.max(now + backoffDelayMs(reopenCount, options, random), cooldownUntil ?? 0);
+    return {
+      record: { ...base, reopenCount, circuit: { state: 'open', openedAt: now, retryAt } },
+      transitions: ['circuit_open'],
+    };
+  };
+  switch (record.circuit.state) {
+    case 'closed':
+      return shouldTrip(recentFailures, options) ? open(0) : { record: base, transitions: [] };
+    case 'half_open':
+      return open(record.reopenCount + 1);
+    case 'open':
+      // A request that was already in flight when the circuit opened: count it, keep the deadline.
+      return { record: base, transitions: [] };
+  }
+}
+
+/** Records a success: resets a closed instance's streak, or counts a half-open success and closes after enough. */
+export function onSuccess(record: BreakerRecord, now: number, options: BreakerOptions): BreakerChange | null {
+  switch (record.circuit.state) {
+    case 'closed':
+      if (record.consecutiveFailures === 0 && (record.cooldownUntil === null || record.cooldownUntil <= now)) {
+        return null; // the steady state costs no write
+      }
+      return { record: { ...bump(record, now), consecutiveFailures: 0, cooldownUntil: null }, transitions: [] };
+    case 'half_open': {
+      const successes = record.circuit.successes + 1;
+      if (successes >= options.successThreshold) {
+        return {
+          record: {
+            ...bump(record, now),
+            circuit: { state: 'closed' },
+            recentFailures: [],
+            consecutiveFailures: 0,
+            reopenCount: 0,
+            cooldownUntil: null,
+          },
+          transitions: ['circuit_closed'],
+        };
+      }
+      return {
+        record: {
+          ...bump(record, now),
+          circuit: { state: 'half_open', successes, probe: null },
+          consecutiveFailures: 0,
+        },
+        transitions: [],
+      };
+    }
+    case 'open':
+      // A straggler from before the circuit opened proves little; the probe decides.
+      return null;
+  }
+}
+
+/** Takes the half-open probe lease for `holder` until `expiresAt`, moving a due open circuit to half-open. */
+export function takeProbe(record: BreakerRecord, holder: string, now: number, expiresAt: number): BreakerChange | null {
+  if (admission(record, now).kind !== 'probe') return null;
+  const probe = { holder, expiresAt };
+  if (record.circuit.state === 'open') {
+    return {
+      record: { ...bump(record, now), circuit: { state: 'half_open', successes: 0, probe } },
+      transitions: ['circuit_half_open'],
+    };
+  }
+  if (record.circuit.state === 'half_open') {
+    return { record: { ...bump(record, now), circuit: { ...record.circuit, probe } }, transitions: [] };
+  }
+  return null;
+}
+
+/** Gives the probe lease back without a verdict (the probe ended in a client error that says nothing of health). */
+export function releaseProbe(record: BreakerRecord, holder: string, now: number): BreakerChange | null {
+  if (record.circuit.state !== 'half_open' || record.circuit.probe?.holder !== holder) return null;
+  return { record: { ...bump(record, now), circuit: { ...record.circuit, probe: null } }, transitions: [] };
+}

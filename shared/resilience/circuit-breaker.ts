@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import type { FailoverEvent, FailoverEventType } from '../events/failover-event';
+import type { Log } from '../observability/log';
+import type { BreakerStore, EventStore } from '../store/breaker-store';
+import type { Random } from './backoff';
+import type { BreakerOptions } from './breaker-options';
+import { type BreakerRecord, freshRecord } from './breaker-record';
+import {
+  type BreakerChange,
+  type FailureReport,
+  onFailure,
+  onSuccess,
+  releaseProbe,
+  type TransitionKind,
+  takeProbe,
+} from './breaker-transitions';
+import type { Clock } from './clock';
+
+/** What the circuit breaker needs around it. */
+export interface CircuitBreakerDeps {
+  store: BreakerStore;
+  events: EventStore;
+  options: BreakerOptions;
+  /** How long (ms) a read of the store is reused by this container. */
+  cacheMs: number;
+  /** Provider of each instance, for events. */
+  providerOf: (instance: string) => string;
+  clock: Clock;
+  random: Random;
+  log: Log;
+  /** After a store error, how long (ms) to stay on in-memory state before trying the store again. */
+  degradedMs?: number;
+}
+
+/** A failed attempt with the detail that goes into its event. */
+export interface FailureDetail extends FailureReport {
+  status: number | null;
+  message: string;
+  requestId: string;
+}
+
+const MAX_RACE_ROUNDS = 10;
+const MAX_PENDING_EVENTS = 1000;
+
+interface CacheEntry {
+  record: BreakerRecord;
+  fetchedAt: number;
+}
+
+/**
+ * One container's view of the shared breakers: reads through a short cache, applies pure transitions with
+ * conditional writes (recomputing on a lost race), and fails open to in-memory state when the store is sick.
+ */
+export class CircuitBreaker {
+  private readonly cache = new Map<string, CacheEntry>();
+  private degradedUntil = 0;
+  private pendingEvents: FailoverEvent[] = [];
+
+  constructor(private readonly deps: CircuitBreakerDeps) {}
+
+  /** Current records for `instances`, from the cache when fresh enough. Never throws. */
+  async view(instances: string[]): Promise<Map<string, BreakerRecord>> {
+    const now = this.deps.clock();
+    const stale = instances.filter((name) => {
+      const entry = this.cache.get(name);
+      return !entry || now - entry.fetchedAt >= this.deps.cacheMs;
+    });
+    if (stale.length > 0 && !this.isDegraded(now)) {
+      try {
+        const loaded = await this.deps.store.load(stale);
+        for (const [name, record] of loaded) this.remember(record, now);
+        await this.flushPendingEvents();
+      } catch (error) {
+        this.degrade(error, 'read');
+      }
+    }
+    return new Map(instances.map((name) => [name, this.cache.get(name)?.record ?? freshRecord(name)]));
+  }
+
+  /** Records a failed attempt; opens or reopens the circuit when the policy says so. Returns the new record. */
+  async recordFailure(instance: string, failure: FailureDetail): Promise<BreakerRecord> {
+    const { options, log } = this.deps;
+    const result = await this.mutate(
+      instance,
+      (record, now) => onFailure(record, failure, now, options, this.deps.random),
+      failure.requestId,
+      (change, now) => [
+        this.event(
+          change.record,
+          now,
+          failure.class === 'rate_limited' ? 'rate_limited' : 'failure',
+          failure.requestId,
+          {
+            failureClass: failure.class,
+            httpStatus: failure.status,
+            message: failure.message,
+          },
+        ),
+      ],
+      (record) =>
+        log.info(
+          `Failure recorded (${record.recentFailures.length}/${options.failureThreshold}) - instance: ${instance}`,
+          {
+            instance,
+            class: failure.class,
+            status: failure.status,
+          },
+        ),
+    );
+    // Refresh this instance from the store on the next read: other containers may know more.
+    const entry = this.cache.get(instance);
+    if (entry) entry.fetchedAt = Number.NEGATIVE_INFINITY;
+    return result ?? this.cache.get(instance)?.record ?? freshRecord(instance);
+  }
+
+  /** Records a successful attempt (free when the instance was already healthy). */
+  async recordSuccess(instance: string, requestId: string): Promise<void> {
+    await this.mutate(instance, (record, now) => onSuccess(record, now, this.deps.options), requestId);
+  }
+
+  /** Tries to take the half-open probe lease for `requestId` until `expiresAt` (epoch ms). */
+  async acquireProbe(instance: string, requestId: string, expiresAt: number): Promise<boolean> {
+    const result = await this.mutate(
+      instance,
+      (record, now) => takeProbe(record, requestId, now, expiresAt),
+      requestId,
+    );
+    return result !== null;
+  }
+
+  /** Gives the probe lease back without a verdict. */
+  async releaseProbe(instance: string, requestId: string): Promise<void> {
+    await this.mutate(instance, (record, now) => releaseProbe(record, requestId, now), requestId);
+  }
+
+  /** Writes an event that belongs to no breaker change (failover, no_healthy_instance). Never throws. */
+  async recordEvent(event: FailoverEvent): Promise<void> {
+    this.pendingEvents = [...this.pendingEvents, event].slice(-MAX_PENDING_EVENTS);
+    if (!this.isDegraded(this.deps.clock())) await this.flushPendingEvents();
+  }
+
+  private async mutate(
+    instance: string,
+    compute: (record: BreakerRecord, now: number) => BreakerChange | null,
+    requestId: string,
+    extraEvents: (change: BreakerChange, now: number) => FailoverEvent[] = () => [],
+    onApplied: (record: BreakerRecord) => void = () => {},
+  ): Promise<BreakerRecord | null> {
+    let current =
+      this.cache.get(instance)?.record ?? (await this.view([instance])).get(instance) ?? freshRecord(instance);
+    for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
+      const now = this.deps.clock();
+      const change = compute(current, now);
+      if (!change) return null;
+      const events = [
+        ...extraEvents(change, now),
+        ...change.transitions.map((t) => this.transitionEvent(change.record, t, now, requestId)),
+      ];
+      if (this.isDegraded(now)) return this.applyLocally(change, events, now, onApplied);
+      let result: Awaited<ReturnType<BreakerStore['save']>>;
+      try {
+        result = await this.deps.store.save(change.record, current.version, events);
+      } catch (error) {
+        this.degrade(error, 'write');
+        return this.applyLocally(change, events, now, onApplied);
+      }
+      if (result.ok) {
+        this.remember(change.record, now);
+        onApplied(change.record);
+        this.logTransitions(change);
+        await this.flushPendingEvents();
+        return change.record;
+      }
+      current = result.current;
+      this.remember(current, now);
+    }
+    this.deps.log.warn('Breaker update lost too many races; giving up on this update', { instance });
+    return null;
+  }
+
+  private applyLocally(
+    change: BreakerChange,
+    events: FailoverEvent[],
+    now: number,
+    onApplied: (record: BreakerRecord) => void,
+  ): BreakerRecord {
+    this.remember(change.record, now);
+    onApplied(change.record);
+    this.logTransitions(change);
+    this.pendingEvents = [...this.pendingEvents, ...events].slice(-MAX_PENDING_EVENTS);
+    return change.record;
+  }
+
+  private async flushPendingEvents(): Promise<void> {
+    if (this.pendingEvents.length === 0) return;
+    const batch = this.pendingEvents;
+    this.pendingEvents = [];
+    try {
+      await this.deps.events.append(batch);
+    } catch (error) {
+      this.pendingEvents = [...batch, ...this.pendingEvents].slice(-MAX_PENDING_EVENTS);
+      this.degrade(error, 'write');
+    }
+  }
+
+  private remember(record: BreakerRecord, now: number): void {
+    this.cache.set(record.instance, { record, fetchedAt: now });
+  }
+
+  private isDegraded(now: number): boolean {
+    return now < this.degradedUntil;
+  }
+
+  private degrade(error: unknown, operation: 'read' | 'write'): void {
+    const now = this.deps.clock();
+    const wasDegraded = this.isDegraded(now);
+    this.degradedUntil = now + (this.deps.degradedMs ?? 2000);
+    if (!wasDegraded) {
+      this.deps.log.warn("Breaker state store unavailable; using this container's in-memory breaker state", {
+        operation,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    }
+  }
+
+  private logTransitions(change: BreakerChange): void {
+    const { record } = change;
+    const { log, options } = this.deps;
+    for (const t of change.transitions) {
+      if (t === 'circuit_open' && record.circuit.state === 'open') {
+        const retryIn = Math.max(0, (record.circuit.retryAt - record.updatedAt) / 1000).toFixed(1);
+        const why =
+          record.reopenCount > 0 ? 'a failed recovery probe' : `${record.recentFailures.length} consecutive failures`;
+        log.warn(`Circuit opened due to ${why} - instance: ${record.instance} (retry in ${retryIn}s)`, {
+          instance: record.instance,
+        });
+      } else if (t === 'circuit_half_open') {
+        log.info(`Circuit half-open (testing recovery) - instance: ${record.instance}`, { instance: record.instance });
+      } else if (t === 'circuit_closed') {
+        log.info(
+          `Circuit closed after ${options.successThreshold} consecutive successes - instance: ${record.instance}`,
+          { instance: record.instance },
+        );
+      }
+    }
+  }
+
+  private transitionEvent(record: BreakerRecord, type: TransitionKind, now: number, requestId: string): FailoverEvent {
+    // The id is derived from the version the transition wrote: a retried write can never produce a second event.
+    return { ...this.event(record, now, type, requestId), id: `${record.instance}:v${record.version}:${type}` };
+  }
+
+  private event(
+    record: BreakerRecord,
+    now: number,
+    type: FailoverEventType,
+    requestId: string,
+    extra: Partial<FailoverEvent> = {},
+  ): FailoverEvent {
+    const retryAt = record.circuit.state === 'open' ? record.circuit.retryAt : record.cooldownUntil;
+    return {
+      id: randomUUID(),
+      timestamp: now,
+      provider: this.deps.providerOf(record.instance),
+      instance: record.instance,
+      type,
+      failureClass: record.lastFailureClass,
+      httpStatus: null,
+      message: null,
+      consecutiveFailures: record.consecutiveFailures,
+      nextRetrySeconds: retryAt && retryAt > now ? Math.ceil((retryAt - now) / 1000) : null,
+      requestId,
+      ...extra,
+    };
+  }
+}

@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import type { FailoverEvent } from '../events/failover-event';
+import { scrubMessage } from '../events/failover-event';
+import type { Log } from '../observability/log';
+import { admission } from './admission';
+import type { Random } from './backoff';
+import { freshRecord } from './breaker-record';
+import type { CircuitBreaker } from './circuit-breaker';
+import { classifyOutcome } from './classify';
+import type { Clock } from './clock';
+import { type FailureClass, isFailureClass, type OutcomeClass, type UpstreamObservation } from './outcome';
+import { type Selectable, selectInstance } from './select-instance';
+
+/** An instance as the failover loop sees it. */
+export interface FailoverInstance extends Selectable {
+  provider: string;
+  /** Longest wait (seconds) for the first byte of one attempt. */
+  firstByteTimeoutSeconds: number;
+}
+
+/** Bounds for one attempt. */
+export interface AttemptLimits {
+  /** Abort the attempt if no response head arrives within this (ms). */
+  firstByteTimeoutMs: number;
+  /** The request's overall deadline (epoch ms). */
+  deadline: number;
+}
+
+/** What one upstream attempt produced: something to classify, and the response to return if it is one. */
+export interface AttemptResult<R> {
+  observation: UpstreamObservation;
+  /** The upstream response (present for any HTTP status); returned to the client on success or business error. */
+  response: R | null;
+  /** Short secret-free description for logs and events. */
+  message: string;
+}
+
+/** Sends the request to one instance. Must not throw: failures are values. */
+export type Attempt<I, R> = (instance: I, limits: AttemptLimits) => Promise<AttemptResult<R>>;
+
+/** One failed attempt, for the final answer and the logs. */
+export interface AttemptFailure {
+  instance: string;
+  class: FailureClass;
+  status: number | null;
+  message: string;
+}
+
+/** The failover loop's answer. */
+export type FailoverResult<R> =
+  | {
+      kind: 'answered';
+      instance: string;
+      attempts: number;
+      outcome: OutcomeClass;
+      response: R;
+      failures: AttemptFailure[];
+    }
+  | {
+      kind: 'exhausted';
+      /** 429 when every instance is rate limited, else 503. */
+      status: 429 | 503;
+      /** Seconds until the earliest instance may be tried again (>= 1). */
+      retryAfterSeconds: number;
+      attempts: number;
+      failures: AttemptFailure[];
+    };
+
+/** One client request to fail over. */
+export interface FailoverRequest<I extends FailoverInstance, R> {
+  requestId: string;
+  provider: string;
+  instances: I[];
+  /** Upstream attempts per request, across instances. */
+  maxAttempts: number;
+  /** Longest Retry-After wait (ms) honoured before retrying a rate-limited instance. */
+  rateLimitMaxDelayMs: number;
+  /** One deadline for all attempts (epoch ms). */
+  deadline: number;
+  /** Longest a half-open probe lease is held (ms). */
+  probeLeaseMs: number;
+  attempt: Attempt<I, R>;
+  /** Aborts waits when the client goes away or the Lambda deadline nears. */
+  signal?: AbortSignal;
+}
+
+/** What the loop runs against. */
+export interface FailoverDeps {
+  breaker: CircuitBreaker;
+  clock: Clock;
+  random: Random;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  log: Log;
+}
+
+/**
+ * Serves one request from the provider's instances (SPEC §4.3): priority then weighted random among instances whose
+ * circuit admits traffic, every retry on an untried instance, one probe per half-open instance, a 429 cooling the
+ * instance and failing over at once, or waiting for it when nothing else is eligible.
+ */
+export async function runFailover<I extends FailoverInstance, R>(
+  request: FailoverRequest<I, R>,
+  deps: FailoverDeps,
+): Promise<FailoverResult<R>> {
+  const { breaker, clock, log } = deps;
+  const names = request.instances.map((i) => i.name);
+  const tried = new Set<string>();
+  const failures: AttemptFailure[] = [];
+  let attempts = 0;
+  let previous: string | null = null;
+
+  while (attempts < request.maxAttempts && clock() < request.deadline && !request.signal?.aborted) {
+    const view = await breaker.view(names);
+    const now = clock();
+    const admissions = request.instances.map((instance) => ({
+      instance,
+      admission: admission(view.get(instance.name) ?? freshRecord(instance.name), now),
+    }));
+    const candidates = admissions.filter((a) => a.admission.kind !== 'blocked' && !tried.has(a.instance.name));
+    const pick = selectInstance(
+      candidates.map((c) => c.instance),
+      deps.random,
+    );
+    if (!pick) {
+      // Nothing untried is eligible. Wait for a rate-limited instance if its cool-down ends soon enough.
+      const waitable = admissions
+        .filter((a) => a.admission.kind === 'blocked' && view.get(a.instance.name)?.lastFailureClass === 'rate_limited')
+        .map((a) => ({ name: a.instance.name, until: a.admission.kind === 'blocked' ? a.admission.until : now }))
+        .sort((a, b) => a.until - b.until)[0];
+      const waitMs = waitable ? waitable.until - now : Number.POSITIVE_INFINITY;
+      if (waitable && waitMs <= request.rateLimitMaxDelayMs && waitable.until < request.deadline) {
+        log.info(`Rate limit hit, delaying ${(waitMs / 1000).toFixed(1)}s before retry`, {
+          instance: waitable.name,
+          requestId: request.requestId,
+        });
+        try {
+          await deps.sleep(Math.max(0, waitMs), request.signal);
+        } catch {
+          break;
+        }
+        tried.delete(waitable.name);
+        continue;
+      }
+      break;
+    }
+    const admitted = candidates.find((c) => c.instance.name === pick.name)?.admission;
+    const probing = admitted?.kind === 'probe';
+    if (probing) {
+      const leaseUntil = Math.min(request.deadline, now + request.probeLeaseMs);
+      if (!(await breaker.acquireProbe(pick.name, request.requestId, leaseUntil))) {
+        tried.add(pick.name); // another request is probing it; not an attempt
+        continue;
+      }
+    }
+
+    attempts++;
+    // The failover event is written while the retry is in flight, not before it.
+    const moved = previous !== null ? breaker.recordEvent(movedEvent(request, previous, pick, clock())) : null;
+    const firstByteTimeoutMs = Math.max(1, Math.min(pick.firstByteTimeoutSeconds * 1000, request.deadline - clock()));
+    const result = await request.attempt(pick, { firstByteTimeoutMs, deadline: request.deadline });
+    await moved;
+    const verdict = classifyOutcome(result.observation, clock());
+
+    if (verdict.class === 'success') {
+      await breaker.recordSuccess(pick.name, request.requestId);
+    } else if (verdict.class === 'business_error' && probing) {
+      await breaker.releaseProbe(pick.name, request.requestId);
+    }
+    if (!isFailureClass(verdict.class)) {
+      return {
+        kind: 'answered',
+        instance: pick.name,
+        attempts,
+        outcome: verdict.class,
+        response: result.response as R,
+        failures,
+      };
+    }
+
+    const message = scrubMessage(result.message);
+    failures.push({ instance: pick.name, class: verdict.class, status: result.observation.status ?? null, message });
+    await breaker.recordFailure(pick.name, {
+      class: verdict.class,
+      retryAfterMs: verdict.retryAfterMs,
+      status: result.observation.status ?? null,
+      message,
+      requestId: request.requestId,
+    });
+    tried.add(pick.name);
+    previous = pick.name;
+  }
+
+  return exhausted(request, deps, attempts, failures);
+}
+
+async function exhausted<I extends FailoverInstance, R>(
+  request: FailoverRequest<I, R>,
+  deps: FailoverDeps,
+  attempts: number,
+  failures: AttemptFailure[],
+): Promise<FailoverResult<R>> {
+  const view = await deps.breaker.view(request.instances.map((i) => i.name));
+  const now = deps.clock();
+  let earliest = Number.POSITIVE_INFINITY;
+  let allRateLimited = true;
+  for (const instance of request.instances) {
+    const record = view.get(instance.name);
+    const a = record ? admission(record, now) : { kind: 'pass' as const };
+    earliest = Math.min(earliest, a.kind === 'blocked' ? a.until : now);
+    if (record?.lastFailureClass !== 'rate_limited' || a.kind !== 'blocked') allRateLimited = false;
+  }
+  if (failures.some((f) => f.class !== 'rate_limited')) allRateLimited = false;
+  const retryAfterSeconds = Math.max(1, Math.ceil((earliest - now) / 1000));
+  const status = allRateLimited ? 429 : 503;
+  deps.log.warn(`No healthy instance for provider ${request.provider} after ${attempts} attempt(s)`, {
+    provider: request.provider,
+    requestId: request.requestId,
+    retryAfterSeconds,
+  });
+  await deps.breaker.recordEvent({
+    id: randomUUID(),
+    timestamp: now,
+    provider: request.provider,
+    instance: '*',
+    type: 'no_healthy_instance',
+    failureClass: failures.at(-1)?.class ?? null,
+    httpStatus: status,
+    message: scrubMessage(
+      failures.length > 0
+        ? failures.map((f) => `${f.instance}: ${f.message}`).join('; ')
+        : 'every instance is open or cooling down',
+    ),
+    consecutiveFailures: null,
+    nextRetrySeconds: retryAfterSeconds,
+    requestId: request.requestId,
+  });
+  return { kind: 'exhausted', status, retryAfterSeconds, attempts, failures };
+}
+
+function movedEvent<I extends FailoverInstance, R>(
+  request: FailoverRequest<I, R>,
+  from: string,
+  to: I,
+  now: number,
+): FailoverEvent {
+  return {
+    id: randomUUID(),
+    timestamp: now,
+    provider: request.provider,
+    instance: from,
+    type: 'failover',
+    failureClass: null,
+    httpStatus: null,
+    message: `request moved from ${from} to ${to.name}`,
+    consecutiveFailures: null,
+    nextRetrySeconds: null,
+    requestId: request.requestId,
+    toInstance: to.name,
+  };
+}
