@@ -8,6 +8,8 @@ import { startLocalRuntime } from './local-runtime';
 
 /** `npm start`: DynamoDB Local + (demo providers) + the gateway on http://127.0.0.1:8080. */
 async function main(): Promise<void> {
+  // Node 20 is supported here; the SDK's notice about future versions is noise in a local log.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = consoleLog(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info');
   const { path, source } = resolveConfigPath(process.env, process.cwd(), join(__dirname, 'demo.gateway.yaml'));
   let demo: DemoProviders | undefined;

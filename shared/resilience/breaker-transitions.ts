@@ -18,6 +18,13 @@ export interface FailureReport {
   class: FailureClass;
   /** Cool-down the instance asked for (ms), e.g. from `Retry-After`. */
   retryAfterMs: number | null;
+  /** Who reports it (request id); in half-open only the probe holder's verdict moves the circuit. */
+  reporter?: string;
+}
+
+/** True when `reporter` may decide a half-open circuit: it holds the probe lease (or is not named). */
+function decidesProbe(record: BreakerRecord, reporter: string | undefined): boolean {
+  return record.circuit.state === 'half_open' && (reporter === undefined || record.circuit.probe?.holder === reporter);
 }
 
 /** Whether the failures inside the window are enough to open a closed circuit ("when to trip"). */
@@ -64,15 +71,24 @@ export function onFailure(
     case 'closed':
       return shouldTrip(recentFailures, options) ? open(0) : { record: base, transitions: [] };
     case 'half_open':
-      return open(record.reopenCount + 1);
+      // A request that was in flight before the probe started says less than the probe will: count, don't reopen.
+      return decidesProbe(record, failure.reporter) ? open(record.reopenCount + 1) : { record: base, transitions: [] };
     case 'open':
       // A request that was already in flight when the circuit opened: count it, keep the deadline.
       return { record: base, transitions: [] };
   }
 }
 
-/** Records a success: resets a closed instance's streak, or counts a half-open success and closes after enough. */
-export function onSuccess(record: BreakerRecord, now: number, options: BreakerOptions): BreakerChange | null {
+/**
+ * Records a success: resets a closed instance's streak, or counts the probe's success in half-open and closes after
+ * enough. `reporter` is the request id; a success from anyone but the probe holder does not count in half-open.
+ */
+export function onSuccess(
+  record: BreakerRecord,
+  now: number,
+  options: BreakerOptions,
+  reporter?: string,
+): BreakerChange | null {
   switch (record.circuit.state) {
     case 'closed':
       if (record.consecutiveFailures === 0 && (record.cooldownUntil === null || record.cooldownUntil <= now)) {
@@ -80,6 +96,7 @@ export function onSuccess(record: BreakerRecord, now: number, options: BreakerOp
       }
       return { record: { ...bump(record, now), consecutiveFailures: 0, cooldownUntil: null }, transitions: [] };
     case 'half_open': {
+      if (!decidesProbe(record, reporter)) return null;
       const successes = record.circuit.successes + 1;
       if (successes >= options.successThreshold) {
         return {

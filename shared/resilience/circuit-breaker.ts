@@ -68,7 +68,7 @@ export class CircuitBreaker {
     if (stale.length > 0 && !this.isDegraded(now)) {
       try {
         const loaded = await this.deps.store.load(stale);
-        for (const [name, record] of loaded) this.remember(record, now);
+        for (const record of loaded.values()) this.remember(record, now);
         await this.flushPendingEvents();
       } catch (error) {
         this.degrade(error, 'read');
@@ -82,7 +82,7 @@ export class CircuitBreaker {
     const { options, log } = this.deps;
     const result = await this.mutate(
       instance,
-      (record, now) => onFailure(record, failure, now, options, this.deps.random),
+      (record, now) => onFailure(record, { ...failure, reporter: failure.requestId }, now, options, this.deps.random),
       failure.requestId,
       (change, now) => [
         this.event(
@@ -115,7 +115,7 @@ export class CircuitBreaker {
 
   /** Records a successful attempt (free when the instance was already healthy). */
   async recordSuccess(instance: string, requestId: string): Promise<void> {
-    await this.mutate(instance, (record, now) => onSuccess(record, now, this.deps.options), requestId);
+    await this.mutate(instance, (record, now) => onSuccess(record, now, this.deps.options, requestId), requestId);
   }
 
   /** Tries to take the half-open probe lease for `requestId` until `expiresAt` (epoch ms). */

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ensureTables } from '../../local/ensure-tables';
+import type { FailoverEvent } from '../../shared/events/failover-event';
+import { createDynamoClient } from '../../shared/store/dynamo-client';
+import { EVENTS_TABLE, STATE_TABLE, type TableNames } from '../../shared/store/table-definitions';
+
+/** The run's DynamoDB Local endpoint, started by the global setup. */
+export function dynamoEndpoint(): string {
+  const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: the jest global setup did not run');
+  return endpoint;
+}
+
+/** A new client on DynamoDB Local, like a new Lambda container's. */
+export function localClient(timeoutMs = 2000): DynamoDBDocumentClient {
+  return createDynamoClient({ endpoint: dynamoEndpoint(), timeoutMs, localCredentials: true });
+}
+
+/** Creates a fresh pair of tables with unique names, so test files never see each other's data. */
+export async function freshTables(client: DynamoDBDocumentClient): Promise<TableNames> {
+  const suffix = randomUUID().slice(0, 8);
+  const tables = { state: `state-${suffix}`, events: `events-${suffix}` };
+  await ensureTables(client, [
+    { definition: STATE_TABLE, name: tables.state },
+    { definition: EVENTS_TABLE, name: tables.events },
+  ]);
+  return tables;
+}
+
+/** Every event in the events table. */
+export async function allEvents(client: DynamoDBDocumentClient, tables: TableNames): Promise<FailoverEvent[]> {
+  const events: FailoverEvent[] = [];
+  let start: Record<string, never> | undefined;
+  do {
+    const out = await client.send(
+      new ScanCommand({ TableName: tables.events, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
+    for (const item of out.Items ?? []) events.push(unmarshall(item) as FailoverEvent);
+    start = out.LastEvaluatedKey as typeof start;
+  } while (start);
+  return events.sort((a, b) => a.timestamp - b.timestamp);
+}
+
+/** Counts the DynamoDB commands a client sends, by command name. */
+export function countCommands(client: DynamoDBDocumentClient): Map<string, number> {
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName);
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return counts;
+}
+
+/** Write commands among counted ones. */
+export function writeCount(counts: Map<string, number>): number {
+  let total = 0;
+  for (const [name, n] of counts) if (/Put|Update|Delete|TransactWrite|BatchWrite/.test(name)) total += n;
+  return total;
+}

@@ -1,0 +1,372 @@
+import type { FailoverEvent } from '../../shared/events/failover-event';
+import { MemoryLog } from '../../shared/observability/log';
+import { type BreakerOptions, DEFAULT_BREAKER_OPTIONS } from '../../shared/resilience/breaker-options';
+import type { BreakerRecord } from '../../shared/resilience/breaker-record';
+import { CircuitBreaker, type FailureDetail } from '../../shared/resilience/circuit-breaker';
+import type { BreakerStore, EventStore, SaveResult } from '../../shared/store/breaker-store';
+import { MemoryBreakerStore } from '../../shared/store/memory-breaker-store';
+
+const EXACT: BreakerOptions = { ...DEFAULT_BREAKER_OPTIONS, jitterRatio: 0 };
+const T0 = Date.UTC(2025, 0, 1);
+const CACHE_MS = 1_000;
+const DEGRADED_MS = 2_000;
+const PROVIDERS: Record<string, string> = { 'openai-east': 'openai', 'claude-main': 'anthropic' };
+
+const HTTP_503: FailureDetail = {
+  class: 'transient',
+  retryAfterMs: null,
+  status: 503,
+  message: 'HTTP 503',
+  requestId: 'req-1',
+};
+
+/** A store that rejects every call while `down`, and otherwise delegates to a memory store. */
+class SwitchableStore implements BreakerStore, EventStore {
+  down = true;
+  calls = 0;
+  readonly inner = new MemoryBreakerStore();
+
+  async load(instances: string[]): Promise<Map<string, BreakerRecord>> {
+    this.check();
+    return this.inner.load(instances);
+  }
+
+  async save(next: BreakerRecord, expectedVersion: number, events: FailoverEvent[]): Promise<SaveResult> {
+    this.check();
+    return this.inner.save(next, expectedVersion, events);
+  }
+
+  async append(events: FailoverEvent[]): Promise<void> {
+    this.check();
+    return this.inner.append(events);
+  }
+
+  private check(): void {
+    this.calls++;
+    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { name: 'NetworkingError' });
+  }
+}
+
+let now: number;
+
+beforeEach(() => {
+  now = T0;
+});
+
+function breakerOver(store: BreakerStore & EventStore, log = new MemoryLog()): CircuitBreaker {
+  return new CircuitBreaker({
+    store,
+    events: store,
+    options: EXACT,
+    cacheMs: CACHE_MS,
+    providerOf: (instance) => PROVIDERS[instance] ?? 'unknown',
+    clock: () => now,
+    random: () => 0.5,
+    log,
+    degradedMs: DEGRADED_MS,
+  });
+}
+
+describe('CircuitBreaker', () => {
+  describe('recording failures', () => {
+    it('opens the circuit at the third failure and writes one circuit_open event beside three failure events', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store);
+
+      // Act
+      for (let i = 0; i < 3; i++) {
+        await breaker.recordFailure('openai-east', HTTP_503);
+        now += 1_000;
+      }
+
+      // Assess
+      expect(store.records.get('openai-east')?.circuit).toEqual({
+        state: 'open',
+        openedAt: T0 + 2_000,
+        retryAt: T0 + 62_000,
+      });
+      expect(store.events.map((e) => e.type)).toEqual(['failure', 'failure', 'failure', 'circuit_open']);
+      expect(store.events.filter((e) => e.type === 'failure')).toEqual(
+        [1, 2, 3].map((consecutiveFailures) =>
+          expect.objectContaining({
+            provider: 'openai',
+            instance: 'openai-east',
+            failureClass: 'transient',
+            httpStatus: 503,
+            message: 'HTTP 503',
+            consecutiveFailures,
+            requestId: 'req-1',
+          }),
+        ),
+      );
+      expect(store.events.find((e) => e.type === 'circuit_open')).toMatchObject({
+        id: 'openai-east:v3:circuit_open',
+        provider: 'openai',
+        instance: 'openai-east',
+        failureClass: 'transient',
+        consecutiveFailures: 3,
+        nextRetrySeconds: 60,
+        requestId: 'req-1',
+      });
+    });
+
+    it('writes a rate_limited event, not a failure event, for a 429', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store);
+
+      // Act
+      await breaker.recordFailure('claude-main', {
+        class: 'rate_limited',
+        retryAfterMs: 30_000,
+        status: 429,
+        message: 'HTTP 429',
+        requestId: 'req-7',
+      });
+
+      // Assess
+      expect(store.events).toEqual([
+        expect.objectContaining({
+          type: 'rate_limited',
+          provider: 'anthropic',
+          instance: 'claude-main',
+          httpStatus: 429,
+          nextRetrySeconds: 30,
+          requestId: 'req-7',
+        }),
+      ]);
+    });
+
+    it('logs each failure with its count and the opening with its cause', async () => {
+      // Prepare
+      const log = new MemoryLog();
+      const breaker = breakerOver(new MemoryBreakerStore(), log);
+
+      // Act
+      for (let i = 0; i < 3; i++) await breaker.recordFailure('openai-east', HTTP_503);
+
+      // Assess
+      expect(log.lines.map((l) => l.message)).toEqual([
+        'Failure recorded (1/3) - instance: openai-east',
+        'Failure recorded (2/3) - instance: openai-east',
+        'Failure recorded (3/3) - instance: openai-east',
+        'Circuit opened due to 3 consecutive failures - instance: openai-east (retry in 60.0s)',
+      ]);
+      expect(log.lines.at(-1)?.level).toBe('warn');
+    });
+
+    it('recomputes on a lost race instead of overwriting another container', async () => {
+      // Prepare: both containers have read version 0; the other one writes first.
+      const store = new MemoryBreakerStore();
+      const mine = breakerOver(store);
+      const theirs = breakerOver(store);
+      await mine.view(['openai-east']);
+      await theirs.recordFailure('openai-east', { ...HTTP_503, requestId: 'req-theirs' });
+
+      // Act
+      const record = await mine.recordFailure('openai-east', HTTP_503);
+
+      // Assess
+      expect(record.version).toBe(2);
+      expect(record.consecutiveFailures).toBe(2);
+      expect(store.records.get('openai-east')).toEqual(record);
+      expect(store.events.map((e) => e.requestId)).toEqual(['req-theirs', 'req-1']);
+    });
+  });
+
+  describe('recording successes', () => {
+    it('writes nothing for a success on a healthy instance', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const save = jest.spyOn(store, 'save');
+      const breaker = breakerOver(store);
+
+      // Act
+      await breaker.recordSuccess('openai-east', 'req-1');
+      await breaker.recordSuccess('openai-east', 'req-2');
+
+      // Assess
+      expect(save).not.toHaveBeenCalled();
+      expect(store.events).toEqual([]);
+    });
+
+    it('writes once to reset the streak of an instance that had failed', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store);
+      await breaker.recordFailure('openai-east', HTTP_503);
+      const save = jest.spyOn(store, 'save');
+
+      // Act
+      await breaker.recordSuccess('openai-east', 'req-2');
+      await breaker.recordSuccess('openai-east', 'req-3');
+
+      // Assess
+      expect(save).toHaveBeenCalledTimes(1);
+      expect(store.records.get('openai-east')?.consecutiveFailures).toBe(0);
+    });
+  });
+
+  describe('the read cache', () => {
+    it('reads the store once for two views within cacheMs', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const load = jest.spyOn(store, 'load');
+      const breaker = breakerOver(store);
+
+      // Act
+      await breaker.view(['openai-east']);
+      now += CACHE_MS - 1;
+      await breaker.view(['openai-east']);
+
+      // Assess
+      expect(load).toHaveBeenCalledTimes(1);
+    });
+
+    it('reads the store again once cacheMs has passed', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const load = jest.spyOn(store, 'load');
+      const breaker = breakerOver(store);
+
+      // Act
+      await breaker.view(['openai-east']);
+      now += CACHE_MS;
+      await breaker.view(['openai-east']);
+
+      // Assess
+      expect(load).toHaveBeenCalledTimes(2);
+    });
+
+    it('reads the store again right after a failure, since other containers may know more', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store);
+      await breaker.view(['openai-east']);
+      await breaker.recordFailure('openai-east', HTTP_503);
+      const load = jest.spyOn(store, 'load');
+
+      // Act
+      await breaker.view(['openai-east']);
+
+      // Assess
+      expect(load).toHaveBeenCalledWith(['openai-east']);
+    });
+
+    it('only loads the instances whose cache entry is stale', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const load = jest.spyOn(store, 'load');
+      const breaker = breakerOver(store);
+      await breaker.view(['openai-east']);
+
+      // Act
+      await breaker.view(['openai-east', 'claude-main']);
+
+      // Assess
+      expect(load).toHaveBeenLastCalledWith(['claude-main']);
+    });
+  });
+
+  describe('when the state store is unavailable', () => {
+    it('fails open: view returns fresh records instead of throwing', async () => {
+      // Prepare
+      const breaker = breakerOver(new SwitchableStore());
+
+      // Act
+      const view = await breaker.view(['openai-east', 'claude-main']);
+
+      // Assess
+      expect([...view.values()]).toEqual([
+        expect.objectContaining({ instance: 'openai-east', version: 0, circuit: { state: 'closed' } }),
+        expect.objectContaining({ instance: 'claude-main', version: 0, circuit: { state: 'closed' } }),
+      ]);
+    });
+
+    it('still opens the circuit in memory after three failures, warning once and leaving the store alone', async () => {
+      // Prepare
+      const store = new SwitchableStore();
+      const log = new MemoryLog();
+      const breaker = breakerOver(store, log);
+
+      // Act
+      for (let i = 0; i < 3; i++) await breaker.recordFailure('openai-east', HTTP_503);
+      const view = await breaker.view(['openai-east']);
+
+      // Assess
+      expect(view.get('openai-east')?.circuit).toEqual({ state: 'open', openedAt: T0, retryAt: T0 + 60_000 });
+      const warnings = log.lines.filter((l) => l.message.includes('Breaker state store unavailable'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].level).toBe('warn');
+      expect(store.calls).toBe(1); // the first read failed; nothing is retried inside the degraded period
+    });
+
+    it('warns once when concurrent requests all find the store down', async () => {
+      // Prepare
+      const log = new MemoryLog();
+      const breaker = breakerOver(new SwitchableStore(), log);
+
+      // Act
+      await Promise.all([breaker.view(['openai-east']), breaker.view(['claude-main']), breaker.view(['openai-east'])]);
+
+      // Assess
+      expect(log.lines.filter((l) => l.message.includes('Breaker state store unavailable'))).toHaveLength(1);
+    });
+
+    it('flushes the events it kept once the store works again after degradedMs', async () => {
+      // Prepare
+      const store = new SwitchableStore();
+      const breaker = breakerOver(store);
+      for (let i = 0; i < 3; i++) await breaker.recordFailure('openai-east', HTTP_503);
+      store.down = false;
+      now += DEGRADED_MS;
+
+      // Act
+      await breaker.view(['openai-east']);
+
+      // Assess
+      expect(store.inner.events.map((e) => e.type)).toEqual(['failure', 'failure', 'failure', 'circuit_open']);
+      expect(store.inner.events.every((e) => e.provider === 'openai' && e.instance === 'openai-east')).toBe(true);
+    });
+
+    it('keeps the events while the store is still down after degradedMs, and warns again', async () => {
+      // Prepare
+      const store = new SwitchableStore();
+      const log = new MemoryLog();
+      const breaker = breakerOver(store, log);
+      await breaker.recordFailure('openai-east', HTTP_503);
+      now += DEGRADED_MS;
+
+      // Act
+      await breaker.view(['openai-east']);
+      store.down = false;
+      now += DEGRADED_MS;
+      await breaker.view(['openai-east']);
+
+      // Assess
+      expect(log.lines.filter((l) => l.message.includes('Breaker state store unavailable'))).toHaveLength(2);
+      expect(store.inner.events.map((e) => e.type)).toEqual(['failure']);
+    });
+
+    it('applies a failure locally when only the write fails', async () => {
+      // Prepare: reads work, then the store goes down before the write.
+      const store = new SwitchableStore();
+      store.down = false;
+      const log = new MemoryLog();
+      const breaker = breakerOver(store, log);
+      await breaker.view(['openai-east']);
+      store.down = true;
+
+      // Act
+      const record = await breaker.recordFailure('openai-east', HTTP_503);
+
+      // Assess
+      expect(record.consecutiveFailures).toBe(1);
+      expect(store.inner.records.has('openai-east')).toBe(false);
+      expect(log.lines.find((l) => l.message.includes('Breaker state store unavailable'))?.fields).toMatchObject({
+        operation: 'write',
+      });
+    });
+  });
+});
