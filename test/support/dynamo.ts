@@ -44,23 +44,4 @@ export async function allEvents(client: DynamoDBDocumentClient, tables: TableNam
   return events.sort((a, b) => a.timestamp - b.timestamp);
 }
 
-/** Counts the DynamoDB commands a client sends, by command name. */
-export function countCommands(client: DynamoDBDocumentClient): Map<string, number> {
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName);
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCommands' },
-  );
-  return counts;
-}
-
-/** Write commands among counted ones. */
-export function writeCount(counts: Map<string, number>): number {
-  let total = 0;
-  for (const [name, n] of counts) if (/Put|Update|Delete|TransactWrite|BatchWrite/.test(name)) total += n;
-  return total;
-}
+export { countCommands, writeCount } from '../../local/command-counter';

@@ -1,0 +1,100 @@
+import { type CommandCounts, countCommands, readCount, writeCount } from '../local/command-counter';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local';
+import { FakeProvider } from '../local/fake-provider';
+import { startLocalRuntime } from '../local/local-runtime';
+import { parseConfig } from '../shared/config/load-config';
+import { silentLog } from '../shared/observability/log';
+
+/** DynamoDB calls per request in one regime. */
+export interface RegimeCalls {
+  regime: string;
+  requests: number;
+  seconds: number;
+  readsPerRequest: number;
+  writesPerRequest: number;
+  commands: Record<string, number>;
+}
+
+function snapshot(counts: CommandCounts): CommandCounts {
+  return new Map(counts);
+}
+
+function diff(after: CommandCounts, before: CommandCounts): CommandCounts {
+  const out: CommandCounts = new Map();
+  for (const [name, n] of after) if (n - (before.get(name) ?? 0) > 0) out.set(name, n - (before.get(name) ?? 0));
+  return out;
+}
+
+/**
+ * Counts the DynamoDB reads and writes one gateway container makes per request: steady state (healthy), an outage
+ * (the primary answers 503: opening, then open), and recovery (probes, then closed again).
+ */
+export async function measureDynamoCalls(requestsPerRegime = 300): Promise<RegimeCalls[]> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const dynamo: DynamoDbLocal = await startDynamoDbLocal();
+  const primary = await FakeProvider.start('primary', { kind: 'ok' });
+  const backup = await FakeProvider.start('backup', { kind: 'ok' });
+  let counts: CommandCounts = new Map();
+  const runtime = await startLocalRuntime({
+    config: parseConfig(
+      `
+routing: { defaultProvider: openai }
+providers:
+  openai:
+    - { name: primary, baseUrl: "${primary.url}", apiKey: k1, priority: 1 }
+    - { name: backup, baseUrl: "${backup.url}", apiKey: k2, priority: 2 }
+breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 }
+`,
+      {},
+    ),
+    dynamoEndpoint: dynamo.endpoint,
+    log: silentLog,
+    onDynamoClient: (client) => {
+      counts = countCommands(client);
+    },
+  });
+  const send = async () => {
+    const res = await fetch(`${runtime.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}',
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`unexpected ${res.status}`);
+  };
+  const results: RegimeCalls[] = [];
+  const regime = async (name: string, requests: number, before?: () => Promise<void>) => {
+    await before?.();
+    const start = snapshot(counts);
+    const t0 = performance.now();
+    for (let i = 0; i < requests; i++) await send();
+    const seconds = (performance.now() - t0) / 1000;
+    const d = diff(counts, start);
+    results.push({
+      regime: name,
+      requests,
+      seconds: Number(seconds.toFixed(2)),
+      readsPerRequest: Number((readCount(d) / requests).toFixed(4)),
+      writesPerRequest: Number((writeCount(d) / requests).toFixed(4)),
+      commands: Object.fromEntries(d),
+    });
+  };
+  try {
+    await send(); // warm-up (first read of the breaker items)
+    await regime('steady state (all healthy)', requestsPerRegime);
+    await regime('outage: opening (primary 503, first 3 requests)', 3, async () =>
+      primary.behave({ kind: 'status', status: 503 }),
+    );
+    await regime('outage: circuit open', requestsPerRegime);
+    await regime('recovery: probes until closed, then closed', requestsPerRegime, async () => {
+      primary.behave({ kind: 'ok' });
+      await new Promise((r) => setTimeout(r, 2100));
+    });
+    return results;
+  } finally {
+    await runtime.close();
+    await primary.close();
+    await backup.close();
+    await dynamo.stop();
+  }
+}
