@@ -4,5 +4,6 @@ import { joinVersionedPath, type ProviderManifest } from './provider-manifest';
 export const openAiProvider: ProviderManifest = {
   type: 'openai',
   authHeaders: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
+  defaultHeaders: {},
   upstreamUrl: joinVersionedPath,
 };

@@ -5,6 +5,8 @@ export interface ProviderManifest {
   type: ProviderType;
   /** The headers that carry the instance's key upstream. */
   authHeaders(apiKey: string): Record<string, string>;
+  /** Headers sent upstream when the client did not send them (e.g. `anthropic-version`). */
+  defaultHeaders: Record<string, string>;
   /** The upstream URL for a client path such as `/v1/chat/completions`, given the instance's base URL. */
   upstreamUrl(baseUrl: string, clientPath: string, query: string): string;
 }
