@@ -8,6 +8,7 @@ import { handleProxyRequest, type ProxyDeps } from '../shared/gateway/proxy-serv
 import { powertoolsLog } from '../shared/observability/powertools-log';
 import { DynamoBreakerStore } from '../shared/store/dynamo-breaker-store';
 import { createDynamoClient } from '../shared/store/dynamo-client';
+import { DynamoSessionStore } from '../shared/store/dynamo-session-store';
 import { tableNamesFromEnv } from '../shared/store/table-definitions';
 
 /**
@@ -31,7 +32,13 @@ function depsFromEnvironment(): ProxyDeps {
   const config = loadConfigFile(process.env.GATEWAY_CONFIG ?? 'gateway.yaml');
   const client = createDynamoClient({ timeoutMs: config.store.timeoutSeconds * 1000 });
   const log = powertoolsLog(new Logger({ serviceName: 'llm-gateway-proxy' }));
-  return createProxyDeps({ config, store: new DynamoBreakerStore(client, tableNamesFromEnv(process.env)), log });
+  const tables = tableNamesFromEnv(process.env);
+  return createProxyDeps({
+    config,
+    store: new DynamoBreakerStore(client, tables),
+    sessions: new DynamoSessionStore(client, tables),
+    log,
+  });
 }
 
 /** The Lambda entry point. */

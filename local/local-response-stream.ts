@@ -11,6 +11,10 @@ export class LocalResponseStream extends Writable implements PreludeAwareStream 
 
   constructor(private readonly response: ServerResponse) {
     super();
+    // The client went away before the end: fail the stream, which makes the handler's pipeline abort the upstream.
+    response.once('close', () => {
+      if (!response.writableFinished) this.destroy(new Error('client disconnected'));
+    });
   }
 
   setPrelude(prelude: ResponsePrelude): void {

@@ -12,6 +12,8 @@ import type { Clock } from '../shared/resilience/clock';
 import type { BreakerStore, EventStore } from '../shared/store/breaker-store';
 import { DynamoBreakerStore } from '../shared/store/dynamo-breaker-store';
 import { createDynamoClient } from '../shared/store/dynamo-client';
+import { DynamoSessionStore } from '../shared/store/dynamo-session-store';
+import { MemorySessionStore, type SessionStore } from '../shared/store/session-store';
 import { EVENTS_TABLE, STATE_TABLE, type TableNames } from '../shared/store/table-definitions';
 import { apiGatewayEventFromHttp } from './api-gateway-event-from-http';
 import { consoleLog } from './console-log';
@@ -35,6 +37,8 @@ export interface LocalRuntimeOptions {
   random?: Random;
   /** Replaces the DynamoDB breaker store (e.g. per-process memory, for comparisons). */
   store?: BreakerStore & EventStore;
+  /** Replaces the DynamoDB session store. */
+  sessions?: SessionStore;
   /** Called with the DynamoDB client before use (tests attach counting middleware). */
   onDynamoClient?: (client: DynamoDBDocumentClient) => void;
   /** Create the tables if missing (default true). */
@@ -73,7 +77,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     ]);
   }
   const store = options.store ?? new DynamoBreakerStore(client, tables);
-  const deps = createProxyDeps({ config: options.config, store, log, clock: options.clock, random: options.random });
+  const sessions =
+    options.sessions ?? (options.store ? new MemorySessionStore() : new DynamoSessionStore(client, tables));
+  const deps = createProxyDeps({
+    config: options.config,
+    store,
+    sessions,
+    log,
+    clock: options.clock,
+    random: options.random,
+  });
   const handler = createProxyHandler(() => deps) as unknown as (
     event: unknown,
     stream: LocalResponseStream,
@@ -120,7 +133,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       callbackWaitsForEmptyEventLoop: false,
       getRemainingTimeInMillis: () => Math.max(0, lambdaTimeoutMs - (Date.now() - startedAt)),
     } as unknown as Context;
-    await handler(event, new LocalResponseStream(res), context);
+    try {
+      await handler(event, new LocalResponseStream(res), context);
+    } catch (error) {
+      // A client that disconnects mid-stream ends the invocation early; that is not a gateway failure.
+      if (res.destroyed || res.writableEnded) {
+        log.debug('Client disconnected before the response ended', { requestId: event.requestContext.requestId });
+        return;
+      }
+      throw error;
+    }
   }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));

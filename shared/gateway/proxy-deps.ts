@@ -1,3 +1,4 @@
+import { compileGatewayKeys } from '../auth/gateway-keys';
 import { allInstances } from '../config/load-config';
 import type { GatewayConfig } from '../config/schema';
 import type { Log } from '../observability/log';
@@ -5,12 +6,15 @@ import type { Random } from '../resilience/backoff';
 import { CircuitBreaker } from '../resilience/circuit-breaker';
 import { type Clock, sleep, systemClock } from '../resilience/clock';
 import type { BreakerStore, EventStore } from '../store/breaker-store';
+import type { SessionStore } from '../store/session-store';
 import type { ProxyDeps } from './proxy-service';
+import { StickySessions } from './sticky-sessions';
 
 /** Inputs for building the proxy's per-container dependencies. */
 export interface ProxyDepsInput {
   config: GatewayConfig;
   store: BreakerStore & EventStore;
+  sessions: SessionStore;
   log: Log;
   clock?: Clock;
   random?: Random;
@@ -32,5 +36,7 @@ export function createProxyDeps(input: ProxyDepsInput): ProxyDeps {
     random,
     log,
   });
-  return { config, breaker, clock, random, sleep, log };
+  const keys = compileGatewayKeys(config.apiKeys);
+  const sessions = new StickySessions(input.sessions, config.store.sessionTtlSeconds * 1000, clock, log);
+  return { config, breaker, keys, sessions, clock, random, sleep, log };
 }

@@ -1,145 +1,118 @@
 import type { Readable } from 'node:stream';
-import { instancesOf, providerForModel } from '../config/load-config';
-import type { GatewayConfig, ProviderType } from '../config/schema';
+import { authenticate, type GatewayKeyRing, presentedKey } from '../auth/gateway-keys';
+import { allInstances, instancesOf, providerForModel } from '../config/load-config';
+import type { GatewayConfig } from '../config/schema';
 import type { ApiFormat } from '../http/api-errors';
 import { forwardableRequestHeaders, forwardableResponseHeaders } from '../http/forwarded-headers';
 import { sendUpstream, type UpstreamResponse } from '../http/upstream-client';
 import type { Log } from '../observability/log';
-import { openAiProvider } from '../providers/openai';
-import type { ProviderManifest } from '../providers/provider-manifest';
+import { providerManifest } from '../providers/provider-manifests';
 import type { Random } from '../resilience/backoff';
 import type { CircuitBreaker } from '../resilience/circuit-breaker';
 import type { Clock } from '../resilience/clock';
 import { type FailoverInstance, runFailover } from '../resilience/failover-loop';
 import { ClientError, errorResponse, isClientError } from './client-error';
 import type { GatewayRequest, GatewayResponse } from './gateway-http';
+import { formatForPath, PROXY_ROUTES, type ProxyCall } from './proxy-routes';
+import { type StickySessions, sessionIdOf, sessionKey } from './sticky-sessions';
 
 /** Everything the proxy needs, built once per container. */
 export interface ProxyDeps {
   config: GatewayConfig;
   breaker: CircuitBreaker;
+  keys: GatewayKeyRing;
+  sessions: StickySessions;
   clock: Clock;
   random: Random;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   log: Log;
 }
 
-/** Lambda's request payload limit, which API Gateway shares (bytes). */
-export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 /** Time kept back from the Lambda deadline to answer in the client's format (ms). */
 const DEADLINE_SAFETY_MS = 1000;
+/** The caller's name when the gateway has no keys configured (open, local use). */
+const ANONYMOUS = 'anonymous';
 
-const MANIFESTS: Partial<Record<ProviderType, ProviderManifest>> = { openai: openAiProvider };
-
-interface Route {
-  method: string;
-  path: RegExp;
-  format: ApiFormat;
-  handle: (request: GatewayRequest, deps: ProxyDeps) => Promise<GatewayResponse>;
-}
-
-const ROUTES: Route[] = [
-  { method: 'POST', path: /^\/v1\/chat\/completions$/, format: 'openai', handle: chatCompletions },
-];
-
-/** The format a path's client speaks, for errors on paths the gateway does not serve. */
-function formatForPath(path: string): ApiFormat {
-  if (path.startsWith('/v1beta/')) return 'gemini';
-  if (path.startsWith('/v1/messages')) return 'anthropic';
-  return 'openai';
-}
-
-/** Serves one proxy request: routing, validation, failover, and the gateway headers. Never throws. */
+/** Serves one proxy request: routing, authentication, validation, failover, the gateway headers. Never throws. */
 export async function handleProxyRequest(request: GatewayRequest, deps: ProxyDeps): Promise<GatewayResponse> {
   const started = deps.clock();
-  const onPath = ROUTES.filter((r) => r.path.test(request.path));
-  const route = onPath.find((r) => r.method === request.method);
-  const format = route?.format ?? onPath[0]?.format ?? formatForPath(request.path);
+  const onPath = PROXY_ROUTES.map((route) => ({ route, match: route.path.exec(request.path) })).filter((r) => r.match);
+  const found = onPath.find((r) => r.route.method === request.method);
+  const format = found?.route.format ?? onPath[0]?.route.format ?? formatForPath(request.path);
   let response: GatewayResponse;
   try {
-    if (!route) {
+    if (!found) {
       throw onPath.length > 0
         ? new ClientError(405, `Method ${request.method} is not allowed on ${request.path}`, 'method_not_allowed', {
-            allow: onPath.map((r) => r.method).join(', '),
+            allow: onPath.map((r) => r.route.method).join(', '),
           })
         : new ClientError(404, `Unknown route: ${request.method} ${request.path}`, 'not_found');
     }
-    response = await route.handle(request, deps);
+    const caller = authenticateCaller(request, deps);
+    const parse = found.route.parse;
+    response = parse
+      ? await proxy(request, parse(request, found.match as RegExpExecArray), caller, deps)
+      : modelsList(deps.config);
   } catch (error) {
-    if (isClientError(error)) {
-      response = errorResponse(format, error.status, error.message, error.code, error.headers);
-    } else {
-      deps.log.error('Unexpected error while proxying', {
-        requestId: request.requestId,
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
-      response = errorResponse(
-        format,
-        500,
-        `Internal gateway error (request id ${request.requestId})`,
-        'internal_error',
-      );
-    }
+    response = errorAnswer(error, format, request, deps);
   }
   response.headers['x-gateway-request-id'] = request.requestId;
+  const instance = response.headers['x-gateway-instance'];
+  const attempts = response.headers['x-gateway-attempts'];
   deps.log.info(
-    `${request.method} ${request.path} ${response.statusCode}` +
-      (response.headers['x-gateway-instance'] ? ` via ${response.headers['x-gateway-instance']}` : '') +
-      (response.headers['x-gateway-attempts'] ? ` (${response.headers['x-gateway-attempts']} attempt(s))` : '') +
-      ` ${deps.clock() - started}ms`,
-    { requestId: request.requestId, status: response.statusCode, instance: response.headers['x-gateway-instance'] },
+    `${request.method} ${request.path} ${response.statusCode}${instance ? ` via ${instance}` : ''}${attempts ? ` (${attempts} attempt(s))` : ''} ${deps.clock() - started}ms`,
+    { requestId: request.requestId, status: response.statusCode, instance },
   );
   return response;
 }
 
-/** Parses a JSON object body, with the client-facing errors for every way it can be wrong. */
-function parseJsonBody(request: GatewayRequest): Record<string, unknown> {
-  if (request.body.length > MAX_BODY_BYTES) {
-    throw new ClientError(
-      413,
-      `Request body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES}`,
-      'request_too_large',
-    );
-  }
-  const contentType = request.headers['content-type'];
-  if (contentType && !/^application\/([a-z.+-]*\+)?json\b/i.test(contentType.trim())) {
-    throw new ClientError(
-      415,
-      `Unsupported content type "${contentType.slice(0, 100)}"; send application/json`,
-      'unsupported_media_type',
-    );
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(request.body.toString('utf8'));
-  } catch (error) {
-    throw new ClientError(400, `Malformed JSON body: ${(error as Error).message}`, 'invalid_json');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ClientError(400, 'The request body must be a JSON object', 'invalid_request');
-  }
-  return body as Record<string, unknown>;
+function errorAnswer(error: unknown, format: ApiFormat, request: GatewayRequest, deps: ProxyDeps): GatewayResponse {
+  if (isClientError(error)) return errorResponse(format, error.status, error.message, error.code, error.headers);
+  deps.log.error('Unexpected error while proxying', {
+    requestId: request.requestId,
+    error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+  });
+  return errorResponse(format, 500, `Internal gateway error (request id ${request.requestId})`, 'internal_error');
 }
 
-async function chatCompletions(request: GatewayRequest, deps: ProxyDeps): Promise<GatewayResponse> {
-  const body = parseJsonBody(request);
-  if (typeof body.model !== 'string' || body.model.length === 0) {
-    throw new ClientError(400, "Missing required parameter: 'model'", 'missing_required_parameter');
+/** The caller's gateway key name; 401 when keys are configured and the request has none or a wrong one. */
+function authenticateCaller(request: GatewayRequest, deps: ProxyDeps): string {
+  if (deps.keys.size === 0) return ANONYMOUS;
+  const result = authenticate(deps.keys, presentedKey(request.headers, request.query));
+  if (result.ok) return result.name;
+  throw new ClientError(
+    401,
+    result.reason === 'missing'
+      ? 'Missing gateway key: send it as Authorization: Bearer <key>, x-api-key, x-goog-api-key or ?key='
+      : 'Invalid gateway key',
+    'invalid_api_key',
+  );
+}
+
+/** `GET /v1/models`: the models the gateway can route (those instances list), in OpenAI's list format. */
+function modelsList(config: GatewayConfig): GatewayResponse {
+  const seen = new Map<string, string>();
+  for (const instance of allInstances(config)) {
+    if (!instance.enabled) continue;
+    for (const model of instance.models ?? []) if (!seen.has(model)) seen.set(model, instance.provider);
   }
-  if (!Array.isArray(body.messages)) {
-    throw new ClientError(400, "Missing required parameter: 'messages'", 'missing_required_parameter');
-  }
-  return proxy(request, deps, 'openai', body.model);
+  const data = [...seen].map(([id, provider]) => ({ id, object: 'model', created: 0, owned_by: provider }));
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ object: 'list', data }),
+  };
 }
 
 /** Routes the model to a provider and fails over across its instances. */
 async function proxy(
   request: GatewayRequest,
+  call: ProxyCall,
+  caller: string,
   deps: ProxyDeps,
-  format: ApiFormat,
-  model: string,
 ): Promise<GatewayResponse> {
   const { config } = deps;
+  const { format, model } = call;
   const provider = providerForModel(config, model);
   if (!provider) {
     throw new ClientError(
@@ -148,29 +121,35 @@ async function proxy(
       'model_not_found',
     );
   }
-  const manifest = MANIFESTS[provider];
-  if (provider !== format || !manifest) {
+  if (provider !== format) {
     throw new ClientError(
       400,
       `The model '${model}' is routed to provider '${provider}', whose API format differs from this ${format} endpoint; cross-format serving is not supported yet`,
       'unsupported_model_format',
     );
   }
+  const manifest = providerManifest(provider);
   const instances = instancesOf(config, provider).filter((i) => i.enabled && (!i.models || i.models.includes(model)));
   if (instances.length === 0) {
     throw new ClientError(404, `No enabled ${provider} instance serves the model '${model}'`, 'model_not_found');
   }
+
+  const sessionId = sessionIdOf(request.headers, call.body);
+  const session = sessionId ? sessionKey(caller, sessionId) : null;
+  const pinned = session ? await deps.sessions.pinned(session) : null;
+
   const now = deps.clock();
   const deadline =
     now + Math.max(1, Math.min(request.remainingMs - DEADLINE_SAFETY_MS, config.retry.totalTimeoutSeconds * 1000));
-  const forwarded = forwardableRequestHeaders(request.headers);
-  const query = new URLSearchParams(request.query).toString();
+  const headers = { ...manifest.defaultHeaders, ...forwardableRequestHeaders(request.headers) };
+  const query = new URLSearchParams(Object.entries(request.query).filter(([name]) => name !== 'key')).toString();
 
   const result = await runFailover<(typeof instances)[number] & FailoverInstance, UpstreamResponse>(
     {
       requestId: request.requestId,
       provider,
       instances,
+      preferred: pinned?.instance,
       maxAttempts: config.retry.maxAttempts,
       rateLimitMaxDelayMs: config.retry.rateLimitMaxDelaySeconds * 1000,
       deadline,
@@ -181,9 +160,18 @@ async function proxy(
           {
             url: manifest.upstreamUrl(instance.baseUrl, request.path, query),
             method: request.method,
-            headers: { ...forwarded, ...manifest.authHeaders(instance.apiKey) },
+            headers: { ...headers, ...manifest.authHeaders(instance.apiKey) },
             body: request.body,
-            signal: request.signal,
+            format,
+            onStreamFailure: async (failure) => {
+              await deps.breaker.recordFailure(instance.name, {
+                class: 'stream_failure',
+                retryAfterMs: null,
+                status: null,
+                message: failure.message,
+                requestId: request.requestId,
+              });
+            },
           },
           { ...limits, deadline: Math.min(limits.deadline, deps.clock() + instance.requestTimeoutSeconds * 1000) },
           deps.clock,
@@ -209,6 +197,7 @@ async function proxy(
       },
     );
   }
+  if (session && result.outcome === 'success') await deps.sessions.remember(session, result.instance, pinned);
   const upstream = result.response;
   return {
     statusCode: upstream.status,

@@ -80,6 +80,8 @@ export interface FailoverRequest<I extends FailoverInstance, R> {
   /** Longest a half-open probe lease is held (ms). */
   probeLeaseMs: number;
   attempt: Attempt<I, R>;
+  /** A sticky session's instance: chosen when it admits traffic and stands in the best priority tier available. */
+  preferred?: string | null;
   /** Aborts waits when the client goes away or the Lambda deadline nears. */
   signal?: AbortSignal;
 }
@@ -117,10 +119,15 @@ export async function runFailover<I extends FailoverInstance, R>(
       admission: admission(view.get(instance.name) ?? freshRecord(instance.name), now),
     }));
     const candidates = admissions.filter((a) => a.admission.kind !== 'blocked' && !tried.has(a.instance.name));
-    const pick = selectInstance(
-      candidates.map((c) => c.instance),
-      deps.random,
-    );
+    const pinned = candidates.find((c) => c.instance.name === request.preferred && c.admission.kind === 'pass');
+    const bestPriority = Math.min(...candidates.map((c) => c.instance.priority));
+    const pick =
+      pinned && pinned.instance.priority === bestPriority
+        ? pinned.instance
+        : selectInstance(
+            candidates.map((c) => c.instance),
+            deps.random,
+          );
     if (!pick) {
       // Nothing untried is eligible. Wait for a rate-limited instance if its cool-down ends soon enough.
       const waitable = admissions

@@ -105,7 +105,7 @@ describe('failover through the local runtime, called with the official OpenAI SD
     expect(answer.attempts).toBe(2);
     const failure = (await allEvents(h.admin, h.tables)).find((e) => e.type === 'failure');
     expect(failure?.failureClass).toBe('instance_failure');
-    expect(failure?.message).toContain('no response within 500 ms');
+    expect(failure?.message).toContain('no first byte within 500 ms');
   });
 
   it('returns a business error unchanged without failing over or counting it', async () => {
