@@ -22,6 +22,9 @@ async function main(): Promise<void> {
   }
   const config = loadConfigFile(path, env);
   log.info(`Config: ${source === 'demo' ? 'bundled demo config' : path}`);
+  if (config.apiKeys.length === 0) {
+    log.warn('No apiKeys configured: the gateway accepts requests without a gateway key (fine locally, not in AWS)');
+  }
 
   let endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
   if (!endpoint) {
