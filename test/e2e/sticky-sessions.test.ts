@@ -76,7 +76,8 @@ breaker: { initialBackoffSeconds: 30, jitterRatio: 0 }
   });
 
   it("reads Claude Code's session id from metadata.user_id", async () => {
-    const userId = 'user_3f2a_account_8d1c7e3a-0000-4000-8000-000000000000_session_5b0f9a2e-1111-4111-8111-111111111111';
+    const userId =
+      'user_3f2a_account_8d1c7e3a-0000-4000-8000-000000000000_session_5b0f9a2e-1111-4111-8111-111111111111';
     const seen = new Set<string | null>();
     for (let i = 0; i < 10; i++) seen.add((await send({ userId })).instance);
 
