@@ -1,5 +1,4 @@
 import { type CommandCounts, countCommands, readCount, writeCount } from '../local/command-counter';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local';
 import { FakeProvider } from '../local/fake-provider';
 import { startLocalRuntime } from '../local/local-runtime';
 import { parseConfig } from '../shared/config/load-config';
@@ -29,9 +28,7 @@ function diff(after: CommandCounts, before: CommandCounts): CommandCounts {
  * Counts the DynamoDB reads and writes one gateway container makes per request: steady state (healthy), an outage
  * (the primary answers 503: opening, then open), and recovery (probes, then closed again).
  */
-export async function measureDynamoCalls(requestsPerRegime = 300): Promise<RegimeCalls[]> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  const dynamo: DynamoDbLocal = await startDynamoDbLocal();
+export async function measureDynamoCalls(dynamoEndpoint: string, requestsPerRegime = 300): Promise<RegimeCalls[]> {
   const primary = await FakeProvider.start('primary', { kind: 'ok' });
   const backup = await FakeProvider.start('backup', { kind: 'ok' });
   let counts: CommandCounts = new Map();
@@ -47,7 +44,7 @@ breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 }
 `,
       {},
     ),
-    dynamoEndpoint: dynamo.endpoint,
+    dynamoEndpoint,
     log: silentLog,
     onDynamoClient: (client) => {
       counts = countCommands(client);
@@ -95,6 +92,5 @@ breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 }
     await runtime.close();
     await primary.close();
     await backup.close();
-    await dynamo.stop();
   }
 }

@@ -32,6 +32,8 @@ export interface FakeHit {
   body: string;
   /** The API format the path belongs to. */
   format: FakeFormat;
+  /** When the caller closed the connection before the answer was complete (epoch ms). */
+  abortedAt?: number;
 }
 
 /** Decides the behaviour for the n-th request (0-based). */
@@ -123,6 +125,9 @@ export class FakeProvider {
     };
     const n = this.hits.length;
     this.hits.push(hit);
+    res.once('close', () => {
+      if (!res.writableFinished) hit.abortedAt = Date.now();
+    });
     const behaviour = this.rule(hit, n);
     if (behaviour.kind === 'hang') return;
     if (behaviour.kind === 'reset') {
