@@ -32,6 +32,12 @@ export class LocalResponseStream extends Writable implements PreludeAwareStream 
     else this.response.once('drain', () => callback());
   }
 
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A body that failed midway must reach the client as a broken response, not a clean end.
+    if (error && !this.response.writableFinished) this.response.destroy(error);
+    callback(error);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     if (!this.headSent) this.setPrelude({ statusCode: 200 });
     this.response.end(() => callback());

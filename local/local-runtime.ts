@@ -7,19 +7,23 @@ import type { GatewayConfig } from '../shared/config/schema';
 import { createProxyDeps } from '../shared/gateway/proxy-deps';
 import type { ProxyDeps } from '../shared/gateway/proxy-service';
 import type { Log } from '../shared/observability/log';
+import { noMetrics } from '../shared/observability/metrics-sink';
 import type { Random } from '../shared/resilience/backoff';
 import type { Clock } from '../shared/resilience/clock';
+import { STATS_PATHS } from '../shared/stats/stats-service';
 import type { BreakerStore, EventStore } from '../shared/store/breaker-store';
 import { DynamoBreakerStore } from '../shared/store/dynamo-breaker-store';
 import { createDynamoClient } from '../shared/store/dynamo-client';
+import { DynamoRollupStore } from '../shared/store/dynamo-rollup-store';
 import { DynamoSessionStore } from '../shared/store/dynamo-session-store';
 import { MemorySessionStore, type SessionStore } from '../shared/store/session-store';
-import { EVENTS_TABLE, STATE_TABLE, type TableNames } from '../shared/store/table-definitions';
+import { LOCAL_TABLE_NAMES, type TableNames, tablesToCreate } from '../shared/store/table-definitions';
 import { apiGatewayEventFromHttp } from './api-gateway-event-from-http';
 import { consoleLog } from './console-log';
 import { ensureTables } from './ensure-tables';
 import { installLambdaStreamingGlobals } from './lambda-streaming-globals';
 import { LocalResponseStream } from './local-response-stream';
+import { type StreamPoller, startStreamPoller } from './stream-poller';
 
 /** API Gateway's own request size limit (bytes); larger bodies never reach the Lambda. */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -45,6 +49,10 @@ export interface LocalRuntimeOptions {
   createTables?: boolean;
   /** The simulated Lambda timeout (ms); the request budget is capped by it. */
   lambdaTimeoutMs?: number;
+  /** Poll the events stream and feed the aggregator, as Lambda's event source mapping would (default true). */
+  pollStream?: boolean;
+  /** Idle interval of the stream poller (ms, default 200). */
+  streamPollIntervalMs?: number;
 }
 
 /** A running local gateway. */
@@ -52,6 +60,8 @@ export interface LocalRuntime {
   url: string;
   port: number;
   deps: ProxyDeps;
+  /** The events-stream poller feeding the aggregator, when polling. */
+  poller: StreamPoller | null;
   close(): Promise<void>;
 }
 
@@ -62,8 +72,10 @@ export interface LocalRuntime {
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   installLambdaStreamingGlobals();
   const { createProxyHandler } = await import('../functions/proxy');
+  const { createStatsHandler, statsDepsFor } = await import('../functions/stats');
+  const { createAggregatorHandler } = await import('../functions/aggregator');
   const log = options.log ?? consoleLog();
-  const tables = options.tables ?? { state: STATE_TABLE.localName, events: EVENTS_TABLE.localName };
+  const tables = options.tables ?? LOCAL_TABLE_NAMES;
   const client = createDynamoClient({
     endpoint: options.dynamoEndpoint,
     timeoutMs: options.config.store.timeoutSeconds * 1000,
@@ -71,10 +83,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   options.onDynamoClient?.(client);
   if (options.createTables !== false) {
-    await ensureTables(client, [
-      { definition: STATE_TABLE, name: tables.state },
-      { definition: EVENTS_TABLE, name: tables.events },
-    ]);
+    await ensureTables(client, tablesToCreate(tables));
   }
   const store = options.store ?? new DynamoBreakerStore(client, tables);
   const sessions =
@@ -93,12 +102,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     context: Context,
   ) => Promise<void>;
   const lambdaTimeoutMs = options.lambdaTimeoutMs ?? (options.config.retry.totalTimeoutSeconds + 5) * 1000;
+  const statsHandler = createStatsHandler(() => ({
+    ...statsDepsFor(options.config, client, tables, log),
+    breakers: store,
+    ...(options.clock ? { clock: options.clock } : {}),
+  })) as unknown as (
+    event: unknown,
+    context: Context,
+  ) => Promise<{ statusCode: number; headers?: Record<string, string>; body: string }>;
+  const poller =
+    options.pollStream === false
+      ? null
+      : await startStreamPoller({
+          endpoint: options.dynamoEndpoint,
+          tableName: tables.events,
+          handler: createAggregatorHandler(() => ({
+            rollups: new DynamoRollupStore(client, tables),
+            metrics: noMetrics,
+            log,
+          })),
+          intervalMs: options.streamPollIntervalMs ?? 200,
+          log,
+        });
 
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     void serve(req, res).catch((error) => {
       log.error('Local runtime failed to serve a request', { error: String(error) });
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      if (res.headersSent) {
+        // Part of a response is out: cut it, as API Gateway does, rather than append an error to it.
+        res.destroy();
+        return;
+      }
+      res.writeHead(502, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
   });
@@ -122,6 +158,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     const event = apiGatewayEventFromHttp(req, Buffer.concat(chunks));
     const startedAt = Date.now();
+    const isStats = STATS_PATHS.includes(event.path);
     const context = {
       awsRequestId: randomUUID(),
       functionName: 'llm-gateway-proxy-local',
@@ -133,6 +170,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       callbackWaitsForEmptyEventLoop: false,
       getRemainingTimeInMillis: () => Math.max(0, lambdaTimeoutMs - (Date.now() - startedAt)),
     } as unknown as Context;
+    if (isStats) {
+      // The stats Lambda sits behind a buffered integration: one response, written whole.
+      const result = await statsHandler(event, context);
+      res.writeHead(result.statusCode, result.headers ?? {});
+      res.end(result.body);
+      return;
+    }
     try {
       await handler(event, new LocalResponseStream(res), context);
     } catch (error) {
@@ -152,7 +196,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
     deps,
+    poller,
     close: async () => {
+      await poller?.stop();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       client.destroy();

@@ -1,6 +1,9 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { GatewayRequest } from './gateway-http';
 
+/** Time kept before the Lambda deadline to answer in the client's format (ms). */
+const LAMBDA_DEADLINE_MARGIN_MS = 500;
+
 /** Turns an API Gateway REST proxy event into the gateway's request (lower-case headers, decoded body). */
 export function gatewayRequestFromEvent(
   event: APIGatewayProxyEvent,
@@ -23,5 +26,7 @@ export function gatewayRequestFromEvent(
     body,
     requestId: event.requestContext?.requestId || context.awsRequestId,
     remainingMs: context.getRemainingTimeInMillis(),
+    // The Lambda deadline as a signal (STYLE habit 10): waits and retries stop just before it.
+    signal: AbortSignal.timeout(Math.max(1, context.getRemainingTimeInMillis() - LAMBDA_DEADLINE_MARGIN_MS)),
   };
 }

@@ -142,6 +142,11 @@ async function proxy(
   const deadline =
     now + Math.max(1, Math.min(request.remainingMs - DEADLINE_SAFETY_MS, config.retry.totalTimeoutSeconds * 1000));
   const headers = { ...manifest.defaultHeaders, ...forwardableRequestHeaders(request.headers) };
+  try {
+    new Headers(headers);
+  } catch (error) {
+    throw new ClientError(400, `Invalid request header: ${(error as Error).message}`, 'invalid_header');
+  }
   const query = new URLSearchParams(Object.entries(request.query).filter(([name]) => name !== 'key')).toString();
 
   const result = await runFailover<(typeof instances)[number] & FailoverInstance, UpstreamResponse>(
@@ -163,7 +168,15 @@ async function proxy(
             headers: { ...headers, ...manifest.authHeaders(instance.apiKey) },
             body: request.body,
             format,
+            instanceDeadline: deps.clock() + instance.requestTimeoutSeconds * 1000,
             onStreamFailure: async (failure) => {
+              if (!failure.countsAgainstInstance) {
+                deps.log.warn(`Stream cut: ${failure.message}`, {
+                  requestId: request.requestId,
+                  instance: instance.name,
+                });
+                return;
+              }
               await deps.breaker.recordFailure(instance.name, {
                 class: 'stream_failure',
                 retryAfterMs: null,
@@ -173,7 +186,7 @@ async function proxy(
               });
             },
           },
-          { ...limits, deadline: Math.min(limits.deadline, deps.clock() + instance.requestTimeoutSeconds * 1000) },
+          limits,
           deps.clock,
         ),
     },

@@ -17,6 +17,12 @@ const DROPPED_REQUEST = new Set([
   'via',
   'forwarded',
   'x-session-id',
+  // Undici refuses it, and a proxy answers 100-continue itself.
+  'expect',
+  // These choose which organization or project the gateway's provider key bills: not the client's to pick.
+  'openai-organization',
+  'openai-project',
+  'x-goog-user-project',
 ]);
 const DROPPED_REQUEST_PREFIXES = ['x-forwarded-', 'x-amzn-', 'x-amz-', 'cloudfront-', 'x-gateway-'];
 

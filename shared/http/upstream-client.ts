@@ -16,6 +16,8 @@ export interface UpstreamRequest {
   format: ApiFormat;
   /** Records a failure that happens after the first byte reached the client. */
   onStreamFailure?: (failure: StreamFailure) => Promise<void>;
+  /** The instance's own time limit for the whole attempt (epoch ms); past it the instance is at fault. */
+  instanceDeadline?: number;
 }
 
 /** The upstream's answer: a live body stream for 2xx, the (small) error body as text otherwise. */
@@ -29,6 +31,9 @@ export interface UpstreamResponse {
 const ERROR_BODY_LIMIT = 64 * 1024;
 const SNIPPET_LIMIT = 4096;
 const FIRST_BYTE_TIMEOUT = 'first_byte_timeout';
+/** The request's overall budget ran out: the gateway's limit, not the instance's fault. */
+const REQUEST_DEADLINE = 'request_deadline';
+const INSTANCE_TIMEOUT = 'instance_timeout';
 
 function headersOf(response: Response): Record<string, string> {
   const out: Record<string, string> = {};
@@ -87,11 +92,16 @@ export async function sendUpstream(
   now: () => number = Date.now,
 ): Promise<AttemptResult<UpstreamResponse>> {
   const controller = new AbortController();
-  const firstByteTimer = setTimeout(() => controller.abort(FIRST_BYTE_TIMEOUT), limits.firstByteTimeoutMs);
-  const deadlineTimer = setTimeout(() => controller.abort('deadline'), Math.max(1, limits.deadline - now()));
+  let firstByteTimer = setTimeout(() => controller.abort(FIRST_BYTE_TIMEOUT), limits.firstByteTimeoutMs);
+  const deadlineTimer = setTimeout(() => controller.abort(REQUEST_DEADLINE), Math.max(1, limits.deadline - now()));
+  const instanceTimer =
+    request.instanceDeadline !== undefined && request.instanceDeadline < limits.deadline
+      ? setTimeout(() => controller.abort(INSTANCE_TIMEOUT), Math.max(1, request.instanceDeadline - now()))
+      : undefined;
   const cleanup = () => {
     clearTimeout(firstByteTimer);
     clearTimeout(deadlineTimer);
+    clearTimeout(instanceTimer);
   };
   const kindOf = (error: unknown) =>
     controller.signal.reason === FIRST_BYTE_TIMEOUT ? 'first_byte_timeout' : networkErrorKind(error);
@@ -111,7 +121,9 @@ export async function sendUpstream(
   const headers = headersOf(response);
 
   if (response.status < 200 || response.status >= 300) {
+    // An error body that stalls must not eat the request's budget: it gets the first-byte timeout again.
     clearTimeout(firstByteTimer);
+    firstByteTimer = setTimeout(() => controller.abort(FIRST_BYTE_TIMEOUT), limits.firstByteTimeoutMs);
     let text = '';
     try {
       text = await readLimited(response);
@@ -157,6 +169,7 @@ export async function sendUpstream(
     watcher,
     abort: (reason) => controller.abort(reason),
     onFailure: request.onStreamFailure ?? (async () => {}),
+    abortReason: () => controller.signal.reason,
     cleanup,
   });
   return {

@@ -90,11 +90,18 @@ export function onSuccess(
   reporter?: string,
 ): BreakerChange | null {
   switch (record.circuit.state) {
-    case 'closed':
+    case 'closed': {
       if (record.consecutiveFailures === 0 && (record.cooldownUntil === null || record.cooldownUntil <= now)) {
         return null; // the steady state costs no write
       }
-      return { record: { ...bump(record, now), consecutiveFailures: 0, cooldownUntil: null }, transitions: [] };
+      // A success from a request already in flight does not lift a Retry-After the instance asked for.
+      const cooling = record.cooldownUntil !== null && record.cooldownUntil > now;
+      if (record.consecutiveFailures === 0 && cooling) return null;
+      return {
+        record: { ...bump(record, now), consecutiveFailures: 0, cooldownUntil: cooling ? record.cooldownUntil : null },
+        transitions: [],
+      };
+    }
     case 'half_open': {
       if (!decidesProbe(record, reporter)) return null;
       const successes = record.circuit.successes + 1;

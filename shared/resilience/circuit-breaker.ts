@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { FailoverEvent, FailoverEventType } from '../events/failover-event';
+import { type FailoverEvent, type FailoverEventType, scrubMessage } from '../events/failover-event';
 import type { Log } from '../observability/log';
 import type { BreakerStore, EventStore } from '../store/breaker-store';
+import { admission } from './admission';
 import type { Random } from './backoff';
 import type { BreakerOptions } from './breaker-options';
 import { type BreakerRecord, freshRecord } from './breaker-record';
@@ -68,7 +69,7 @@ export class CircuitBreaker {
     if (stale.length > 0 && !this.isDegraded(now)) {
       try {
         const loaded = await this.deps.store.load(stale);
-        for (const record of loaded.values()) this.remember(record, now);
+        for (const record of loaded.values()) this.remember(record, now, { onlyIfNewer: true });
         await this.flushPendingEvents();
       } catch (error) {
         this.degrade(error, 'read');
@@ -78,8 +79,9 @@ export class CircuitBreaker {
   }
 
   /** Records a failed attempt; opens or reopens the circuit when the policy says so. Returns the new record. */
-  async recordFailure(instance: string, failure: FailureDetail): Promise<BreakerRecord> {
+  async recordFailure(instance: string, detail: FailureDetail): Promise<BreakerRecord> {
     const { options, log } = this.deps;
+    const failure = { ...detail, message: scrubMessage(detail.message) };
     const result = await this.mutate(
       instance,
       (record, now) => onFailure(record, { ...failure, reporter: failure.requestId }, now, options, this.deps.random),
@@ -118,14 +120,19 @@ export class CircuitBreaker {
     await this.mutate(instance, (record, now) => onSuccess(record, now, this.deps.options, requestId), requestId);
   }
 
-  /** Tries to take the half-open probe lease for `requestId` until `expiresAt` (epoch ms). */
-  async acquireProbe(instance: string, requestId: string, expiresAt: number): Promise<boolean> {
+  /**
+   * Tries to take the half-open probe lease for `requestId` until `expiresAt` (epoch ms). 'pass' when the fresh
+   * record shows the circuit closed meanwhile (no lease needed), 'denied' when someone else is probing.
+   */
+  async acquireProbe(instance: string, requestId: string, expiresAt: number): Promise<'leased' | 'pass' | 'denied'> {
     const result = await this.mutate(
       instance,
       (record, now) => takeProbe(record, requestId, now, expiresAt),
       requestId,
     );
-    return result !== null;
+    if (result) return 'leased';
+    const latest = this.cache.get(instance)?.record ?? freshRecord(instance);
+    return admission(latest, this.deps.clock()).kind === 'pass' ? 'pass' : 'denied';
   }
 
   /** Gives the probe lease back without a verdict. */
@@ -146,23 +153,29 @@ export class CircuitBreaker {
     extraEvents: (change: BreakerChange, now: number) => FailoverEvent[] = () => [],
     onApplied: (record: BreakerRecord) => void = () => {},
   ): Promise<BreakerRecord | null> {
-    let current =
-      this.cache.get(instance)?.record ?? (await this.view([instance])).get(instance) ?? freshRecord(instance);
+    // A cached record inside the cache time is trusted (the conditional write catches staleness); an older one, or one
+    // only this container knows (written while the store was down), is read again first.
+    let current = (await this.view([instance])).get(instance) ?? freshRecord(instance);
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const now = this.deps.clock();
       const change = compute(current, now);
       if (!change) return null;
+      const local = this.isDegraded(now);
       const events = [
         ...extraEvents(change, now),
-        ...change.transitions.map((t) => this.transitionEvent(change.record, t, now, requestId)),
+        ...change.transitions.map((t) => this.transitionEvent(change.record, t, now, requestId, local)),
       ];
-      if (this.isDegraded(now)) return this.applyLocally(change, events, now, onApplied);
+      if (local) return this.applyLocally(change, events, now, onApplied);
       let result: Awaited<ReturnType<BreakerStore['save']>>;
       try {
         result = await this.deps.store.save(change.record, current.version, events);
       } catch (error) {
         this.degrade(error, 'write');
-        return this.applyLocally(change, events, now, onApplied);
+        const localEvents = [
+          ...extraEvents(change, now),
+          ...change.transitions.map((t) => this.transitionEvent(change.record, t, now, requestId, true)),
+        ];
+        return this.applyLocally(change, localEvents, now, onApplied);
       }
       if (result.ok) {
         this.remember(change.record, now);
@@ -184,7 +197,8 @@ export class CircuitBreaker {
     now: number,
     onApplied: (record: BreakerRecord) => void,
   ): BreakerRecord {
-    this.remember(change.record, now);
+    // Known only here: the next read of the store (once it answers again) replaces it.
+    this.cache.set(change.record.instance, { record: change.record, fetchedAt: Number.NEGATIVE_INFINITY });
     onApplied(change.record);
     this.logTransitions(change);
     this.pendingEvents = [...this.pendingEvents, ...events].slice(-MAX_PENDING_EVENTS);
@@ -203,7 +217,13 @@ export class CircuitBreaker {
     }
   }
 
-  private remember(record: BreakerRecord, now: number): void {
+  private remember(record: BreakerRecord, now: number, options: { onlyIfNewer?: boolean } = {}): void {
+    const known = this.cache.get(record.instance);
+    // A read that started before this container's own write must not replace it with an older version.
+    if (options.onlyIfNewer && known && Number.isFinite(known.fetchedAt) && known.record.version > record.version) {
+      known.fetchedAt = now;
+      return;
+    }
     this.cache.set(record.instance, { record, fetchedAt: now });
   }
 
@@ -245,9 +265,19 @@ export class CircuitBreaker {
     }
   }
 
-  private transitionEvent(record: BreakerRecord, type: TransitionKind, now: number, requestId: string): FailoverEvent {
+  private transitionEvent(
+    record: BreakerRecord,
+    type: TransitionKind,
+    now: number,
+    requestId: string,
+    local: boolean,
+  ): FailoverEvent {
     // The id is derived from the version the transition wrote: a retried write can never produce a second event.
-    return { ...this.event(record, now, type, requestId), id: `${record.instance}:v${record.version}:${type}` };
+    // A transition made on in-memory state while the store was down gets an id of its own (its version is not shared).
+    const id = local
+      ? `${record.instance}:local-${randomUUID()}:${type}`
+      : `${record.instance}:v${record.version}:${type}`;
+    return { ...this.event(record, now, type, requestId), id };
   }
 
   private event(

@@ -11,6 +11,11 @@ import type { Clock } from './clock';
 import { type FailureClass, isFailureClass, type OutcomeClass, type UpstreamObservation } from './outcome';
 import { type Selectable, selectInstance } from './select-instance';
 
+/** Extra time a probe lease lasts beyond the probe's first-byte timeout (ms). */
+const PROBE_LEASE_MARGIN_MS = 5000;
+/** How long a 429 without any Retry-After cools the instance (ms). */
+const DEFAULT_RATE_LIMIT_COOLDOWN_MS = 1000;
+
 /** An instance as the failover loop sees it. */
 export interface FailoverInstance extends Selectable {
   provider: string;
@@ -109,6 +114,7 @@ export async function runFailover<I extends FailoverInstance, R>(
   const tried = new Set<string>();
   const failures: AttemptFailure[] = [];
   let attempts = 0;
+  let waits = 0;
   let previous: string | null = null;
 
   while (attempts < request.maxAttempts && clock() < request.deadline && !request.signal?.aborted) {
@@ -135,7 +141,13 @@ export async function runFailover<I extends FailoverInstance, R>(
         .map((a) => ({ name: a.instance.name, until: a.admission.kind === 'blocked' ? a.admission.until : now }))
         .sort((a, b) => a.until - b.until)[0];
       const waitMs = waitable ? waitable.until - now : Number.POSITIVE_INFINITY;
-      if (waitable && waitMs <= request.rateLimitMaxDelayMs && waitable.until < request.deadline) {
+      if (
+        waitable &&
+        waits < request.maxAttempts &&
+        waitMs <= request.rateLimitMaxDelayMs &&
+        waitable.until < request.deadline
+      ) {
+        waits++;
         log.info(`Rate limit hit, delaying ${(waitMs / 1000).toFixed(1)}s before retry`, {
           instance: waitable.name,
           requestId: request.requestId,
@@ -151,18 +163,24 @@ export async function runFailover<I extends FailoverInstance, R>(
       break;
     }
     const admitted = candidates.find((c) => c.instance.name === pick.name)?.admission;
-    const probing = admitted?.kind === 'probe';
+    let probing = admitted?.kind === 'probe';
     if (probing) {
-      const leaseUntil = Math.min(request.deadline, now + request.probeLeaseMs);
-      if (!(await breaker.acquireProbe(pick.name, request.requestId, leaseUntil))) {
+      // The lease must outlive the probe's verdict, which comes at the latest at its first-byte timeout.
+      const leaseMs = Math.max(request.probeLeaseMs, pick.firstByteTimeoutSeconds * 1000 + PROBE_LEASE_MARGIN_MS);
+      const lease = await breaker.acquireProbe(pick.name, request.requestId, Math.min(request.deadline, now + leaseMs));
+      if (lease === 'denied') {
         tried.add(pick.name); // another request is probing it; not an attempt
         continue;
       }
+      probing = lease === 'leased';
     }
 
     attempts++;
     // The failover event is written while the retry is in flight, not before it.
-    const moved = previous !== null ? breaker.recordEvent(movedEvent(request, previous, pick, clock())) : null;
+    const moved =
+      previous !== null && previous !== pick.name
+        ? breaker.recordEvent(movedEvent(request, previous, pick, clock()))
+        : null;
     const firstByteTimeoutMs = Math.max(1, Math.min(pick.firstByteTimeoutSeconds * 1000, request.deadline - clock()));
     const result = await request.attempt(pick, { firstByteTimeoutMs, deadline: request.deadline });
     await moved;
@@ -188,7 +206,8 @@ export async function runFailover<I extends FailoverInstance, R>(
     failures.push({ instance: pick.name, class: verdict.class, status: result.observation.status ?? null, message });
     await breaker.recordFailure(pick.name, {
       class: verdict.class,
-      retryAfterMs: verdict.retryAfterMs,
+      // A 429 that names no wait still cools the instance briefly rather than being retried at once.
+      retryAfterMs: verdict.retryAfterMs ?? (verdict.class === 'rate_limited' ? DEFAULT_RATE_LIMIT_COOLDOWN_MS : null),
       status: result.observation.status ?? null,
       message,
       requestId: request.requestId,
@@ -214,9 +233,12 @@ async function exhausted<I extends FailoverInstance, R>(
     const record = view.get(instance.name);
     const a = record ? admission(record, now) : { kind: 'pass' as const };
     earliest = Math.min(earliest, a.kind === 'blocked' ? a.until : now);
-    if (record?.lastFailureClass !== 'rate_limited' || a.kind !== 'blocked') allRateLimited = false;
+    const ownFailures = failures.filter((f) => f.instance === instance.name);
+    const limitedHere = ownFailures.length > 0 && ownFailures.every((f) => f.class === 'rate_limited');
+    const limitedElsewhere =
+      ownFailures.length === 0 && a.kind === 'blocked' && record?.lastFailureClass === 'rate_limited';
+    if (!limitedHere && !limitedElsewhere) allRateLimited = false;
   }
-  if (failures.some((f) => f.class !== 'rate_limited')) allRateLimited = false;
   const retryAfterSeconds = Math.max(1, Math.ceil((earliest - now) / 1000));
   const status = allRateLimited ? 429 : 503;
   deps.log.warn(`No healthy instance for provider ${request.provider} after ${attempts} attempt(s)`, {

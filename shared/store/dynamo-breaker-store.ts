@@ -22,6 +22,17 @@ import type { TableNames } from './table-definitions';
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
+/** Rounds of retrying unprocessed batch items before giving up (the caller then falls back to memory). */
+const MAX_BATCH_ROUNDS = 4;
+
+/** Thrown when DynamoDB keeps leaving batch items unprocessed (throttling). */
+export class StoreThrottledError extends Error {
+  override readonly name = 'StoreThrottledError';
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Condition that the stored version is still the one the change was computed from. */
 function versionCondition(expectedVersion: number): {
@@ -51,7 +62,9 @@ export class DynamoBreakerStore implements BreakerStore, EventStore {
       let keys: Record<string, unknown>[] | undefined = instances
         .slice(i, i + BATCH_GET_LIMIT)
         .map((name) => ({ pk: breakerKey(name) }));
-      while (keys && keys.length > 0) {
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round >= MAX_BATCH_ROUNDS) throw new StoreThrottledError(`${keys.length} breaker reads left unprocessed`);
+        if (round > 0) await pause(25 * 2 ** round);
         const out: BatchGetCommandOutput = await this.client.send(
           new BatchGetCommand({ RequestItems: { [this.tables.state]: { Keys: keys } } }),
         );
@@ -98,10 +111,14 @@ export class DynamoBreakerStore implements BreakerStore, EventStore {
         return { ok: false, current: this.recordFrom(error.Item, next.instance) };
       }
       if (error instanceof TransactionCanceledException) {
-        const reason = error.CancellationReasons?.[0];
+        const reasons = error.CancellationReasons ?? [];
+        const reason = reasons[0];
         if (reason?.Code === 'ConditionalCheckFailed' && reason.Item) {
           return { ok: false, current: this.recordFrom(reason.Item, next.instance) };
         }
+        // Throttling is not a lost race: let the breaker fall back to memory instead of retrying.
+        if (reasons.some((r) => r.Code === 'ThrottlingError' || r.Code === 'ProvisionedThroughputExceeded'))
+          throw error;
         // A conflicting transaction, or no old image returned: read the truth and let the caller recompute.
         return { ok: false, current: await this.loadConsistent(next.instance) };
       }
@@ -114,7 +131,10 @@ export class DynamoBreakerStore implements BreakerStore, EventStore {
       let requests: { PutRequest: { Item: Record<string, unknown> } }[] | undefined = events
         .slice(i, i + BATCH_WRITE_LIMIT)
         .map((event) => ({ PutRequest: { Item: toEventItem(event) } }));
-      while (requests && requests.length > 0) {
+      for (let round = 0; requests && requests.length > 0; round++) {
+        if (round >= MAX_BATCH_ROUNDS)
+          throw new StoreThrottledError(`${requests.length} event writes left unprocessed`);
+        if (round > 0) await pause(25 * 2 ** round);
         const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tables.events]: requests } }));
         requests = out.UnprocessedItems?.[this.tables.events] as typeof requests;
       }

@@ -37,19 +37,47 @@ export const EVENTS_TABLE: TableDefinition = {
   stream: 'NEW_IMAGE',
 };
 
-/** Every table the gateway uses. */
-export const TABLES: TableDefinition[] = [STATE_TABLE, EVENTS_TABLE];
+/** Rolled-up counters per instance and time bucket, cumulative totals, and the event ids already counted. */
+export const ROLLUPS_TABLE: TableDefinition = {
+  id: 'RollupsTable',
+  localName: 'llm-gateway-rollups',
+  envVar: 'ROLLUPS_TABLE_NAME',
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+};
 
 /** Table names in use, by role. */
 export interface TableNames {
   state: string;
   events: string;
+  rollups: string;
 }
+
+/** Every table the gateway uses, by role. */
+export const TABLES: Record<keyof TableNames, TableDefinition> = {
+  state: STATE_TABLE,
+  events: EVENTS_TABLE,
+  rollups: ROLLUPS_TABLE,
+};
+
+/** The local names of every table. */
+export const LOCAL_TABLE_NAMES: TableNames = {
+  state: STATE_TABLE.localName,
+  events: EVENTS_TABLE.localName,
+  rollups: ROLLUPS_TABLE.localName,
+};
 
 /** Reads the table names from the environment, falling back to the local names. */
 export function tableNamesFromEnv(env: Record<string, string | undefined>): TableNames {
   return {
     state: env[STATE_TABLE.envVar] || STATE_TABLE.localName,
     events: env[EVENTS_TABLE.envVar] || EVENTS_TABLE.localName,
+    rollups: env[ROLLUPS_TABLE.envVar] || ROLLUPS_TABLE.localName,
   };
+}
+
+/** The definition/name pairs for creating every table under the given names. */
+export function tablesToCreate(names: TableNames): { definition: TableDefinition; name: string }[] {
+  return (Object.keys(TABLES) as (keyof TableNames)[]).map((role) => ({ definition: TABLES[role], name: names[role] }));
 }

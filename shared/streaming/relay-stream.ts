@@ -7,6 +7,8 @@ import type { StreamWatcher } from './stream-watcher';
 /** A failure of the upstream body after its first byte went to the client. */
 export interface StreamFailure {
   message: string;
+  /** False when the gateway's own request budget ran out: the instance was not at fault. */
+  countsAgainstInstance: boolean;
 }
 
 /** How the relay reports and cleans up. */
@@ -20,6 +22,8 @@ export interface RelayOptions {
   onFailure: (failure: StreamFailure) => Promise<void>;
   /** Releases timers and listeners once the upstream body is finished either way. */
   cleanup: () => void;
+  /** Why the upstream request was aborted, if it was ('request_deadline', 'instance_timeout', …). */
+  abortReason?: () => unknown;
 }
 
 /**
@@ -87,11 +91,17 @@ export class RelayStream extends Readable {
       this.push(null);
       return;
     }
-    const message = error
-      ? `upstream stream failed after the first byte (${networkErrorKind(error)})`
-      : upstreamError
-        ? `upstream sent an error event mid-stream: ${upstreamError.message}`
-        : 'upstream stream ended before its final event';
+    const reason = this.options.abortReason?.();
+    const budgetSpent = error !== null && reason === 'request_deadline';
+    const message = budgetSpent
+      ? 'the request ran out of its time budget mid-stream'
+      : reason === 'instance_timeout'
+        ? 'upstream exceeded its request timeout mid-stream'
+        : error
+          ? `upstream stream failed after the first byte (${networkErrorKind(error)})`
+          : upstreamError
+            ? `upstream sent an error event mid-stream: ${upstreamError.message}`
+            : 'upstream stream ended before its final event';
     // The upstream's own error event already reached the client; otherwise we add one.
     if (watcher && !upstreamError) {
       // Cut mid-event: close that event first, so ours is parsed as an event of its own.
@@ -99,7 +109,7 @@ export class RelayStream extends Readable {
       this.push(Buffer.from(`${boundary ? '' : '\n\n'}${streamErrorEvent(format, message)}`));
     }
     this.options
-      .onFailure({ message })
+      .onFailure({ message, countsAgainstInstance: !budgetSpent })
       .catch(() => {})
       .finally(() => {
         this.options.cleanup();

@@ -87,15 +87,16 @@ describe('the DynamoDB breaker store under concurrency (DynamoDB Local)', () => 
       Array.from({ length: 20 }, (_, i) => fleet[i % 10].breaker.acquireProbe('probe', `p${i}`, now + 5_000)),
     );
 
-    expect(granted.filter(Boolean)).toHaveLength(1);
+    expect(granted.filter((g) => g === 'leased')).toHaveLength(1);
+    expect(granted.filter((g) => g === 'denied')).toHaveLength(19);
     const halfOpen = (await allEvents(admin, tables)).filter(
       (e) => e.instance === 'probe' && e.type === 'circuit_half_open',
     );
     expect(halfOpen).toHaveLength(1);
-    expect(await fleet[3].breaker.acquireProbe('probe', 'late', now + 5_000)).toBe(false);
+    expect(await fleet[3].breaker.acquireProbe('probe', 'late', now + 5_000)).toBe('denied');
 
     now += 6_000; // the holder never reported back: its lease lapses
-    expect(await fleet[4].breaker.acquireProbe('probe', 'next', now + 5_000)).toBe(true);
+    expect(await fleet[4].breaker.acquireProbe('probe', 'next', now + 5_000)).toBe('leased');
   });
 
   it('writes nothing to DynamoDB for a success on a healthy instance', async () => {

@@ -5,7 +5,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ensureTables } from '../../local/ensure-tables';
 import type { FailoverEvent } from '../../shared/events/failover-event';
 import { createDynamoClient } from '../../shared/store/dynamo-client';
-import { EVENTS_TABLE, STATE_TABLE, type TableNames } from '../../shared/store/table-definitions';
+import { type TableNames, tablesToCreate } from '../../shared/store/table-definitions';
 
 /** The run's DynamoDB Local endpoint, started by the global setup. */
 export function dynamoEndpoint(): string {
@@ -22,11 +22,8 @@ export function localClient(timeoutMs = 2000): DynamoDBDocumentClient {
 /** Creates a fresh pair of tables with unique names, so test files never see each other's data. */
 export async function freshTables(client: DynamoDBDocumentClient): Promise<TableNames> {
   const suffix = randomUUID().slice(0, 8);
-  const tables = { state: `state-${suffix}`, events: `events-${suffix}` };
-  await ensureTables(client, [
-    { definition: STATE_TABLE, name: tables.state },
-    { definition: EVENTS_TABLE, name: tables.events },
-  ]);
+  const tables = { state: `state-${suffix}`, events: `events-${suffix}`, rollups: `rollups-${suffix}` };
+  await ensureTables(client, tablesToCreate(tables));
   return tables;
 }
 
