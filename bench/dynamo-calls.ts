@@ -46,6 +46,8 @@ breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 }
     ),
     dynamoEndpoint,
     log: silentLog,
+    // The aggregator would share the counted client; this measures the proxy alone.
+    pollStream: false,
     onDynamoClient: (client) => {
       counts = countCommands(client);
     },

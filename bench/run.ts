@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { measureDynamoCalls } from './dynamo-calls';
+import { measureStatsLatency } from './stats-latency';
 import { measureStreamingTtfb } from './streaming-ttfb';
 
 /** `npm run bench`: runs the benchmarks (loopback only, bounded) and writes bench/results/latest.json + tables. */
@@ -11,11 +12,13 @@ async function main(): Promise<void> {
   try {
     const dynamoCalls = await measureDynamoCalls(dynamo.endpoint);
     const streaming = await measureStreamingTtfb(dynamo.endpoint);
+    const statsLatency = await measureStatsLatency(dynamo.endpoint);
     const result = {
       date: new Date().toISOString(),
       machine: `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}, Node ${process.version}`,
       dynamoCalls,
       streaming,
+      statsLatency,
     };
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/latest.json', `${JSON.stringify(result, null, 2)}\n`);
@@ -39,6 +42,8 @@ async function main(): Promise<void> {
         ...streaming.map(
           (s) => `| ${s.path} | ${s.requests} | ${s.ttfbP50} | ${s.ttfbP99} | ${s.totalP50} | ${s.totalP99} |`,
         ),
+        '',
+        `Failure event → visible in /stats (local stream poller, 200 ms interval): p50 ${statsLatency.p50Ms} ms, max ${statsLatency.maxMs} ms over ${statsLatency.samples} samples`,
       ].join('\n'),
     );
   } finally {

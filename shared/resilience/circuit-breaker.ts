@@ -165,7 +165,7 @@ export class CircuitBreaker {
         ...extraEvents(change, now),
         ...change.transitions.map((t) => this.transitionEvent(change.record, t, now, requestId, local)),
       ];
-      if (local) return this.applyLocally(change, events, now, onApplied);
+      if (local) return this.applyLocally(change, events, onApplied);
       let result: Awaited<ReturnType<BreakerStore['save']>>;
       try {
         result = await this.deps.store.save(change.record, current.version, events);
@@ -175,7 +175,7 @@ export class CircuitBreaker {
           ...extraEvents(change, now),
           ...change.transitions.map((t) => this.transitionEvent(change.record, t, now, requestId, true)),
         ];
-        return this.applyLocally(change, localEvents, now, onApplied);
+        return this.applyLocally(change, localEvents, onApplied);
       }
       if (result.ok) {
         this.remember(change.record, now);
@@ -194,7 +194,6 @@ export class CircuitBreaker {
   private applyLocally(
     change: BreakerChange,
     events: FailoverEvent[],
-    now: number,
     onApplied: (record: BreakerRecord) => void,
   ): BreakerRecord {
     // Known only here: the next read of the store (once it answers again) replaces it.

@@ -105,6 +105,15 @@ retry: { maxAttempts: 3, totalTimeoutSeconds: 20 }
     expect(Array.isArray(res.json.data)).toBe(true);
   });
 
+  it.each(['/stats', '/health', '/metrics'])('requires the gateway key on %s', async (path) => {
+    const without = await fetch(`${h.url}${path}`);
+    const wrong = await fetch(`${h.url}${path}`, { headers: { authorization: 'Bearer nope' } });
+    const right = await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+
+    expect([without.status, wrong.status]).toEqual([401, 401]);
+    expect(right.status).toBe(200);
+  });
+
   it('aborts the upstream request when the client disconnects mid-stream', async () => {
     const fake = h.fakes.openai.primary;
     fake.behave({ kind: 'ok', content: Array.from({ length: 60 }, (_, i) => `w${i}`).join(' '), eventDelayMs: 100 });
