@@ -21,8 +21,7 @@ async function look(h: Harness) {
     metrics
       .find((f) => f.name === name)
       ?.metrics.find(
-        (m) =>
-          m.labels?.instance === instance && Object.entries(extra).every(([k, v]) => m.labels?.[k] === v),
+        (m) => m.labels?.instance === instance && Object.entries(extra).every(([k, v]) => m.labels?.[k] === v),
       )?.value;
   return {
     json,
@@ -105,10 +104,14 @@ describe('the health summary follows a primary through failure, open, half-open 
   it('answers /health 503 once no instance of a provider admits traffic', async () => {
     h = await startHarness({ primary: { kind: 'status', status: 500 }, backup: { kind: 'status', status: 500 } });
 
-    for (let i = 0; i < 3; i++) await h.openai.chat.completions.create({ model: 'gpt-4o', messages: [] }).catch(() => {});
+    for (let i = 0; i < 3; i++)
+      await h.openai.chat.completions.create({ model: 'gpt-4o', messages: [] }).catch(() => {});
     const res = await fetch(`${h.runtime.url}/health`);
 
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: 'unhealthy', providers: { openai: { instances: 2, admitting: 0 } } });
+    expect(await res.json()).toMatchObject({
+      status: 'unhealthy',
+      providers: { openai: { instances: 2, admitting: 0 } },
+    });
   });
 });
