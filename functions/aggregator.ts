@@ -1,9 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE, type MetricsSink } from '../shared/observability/metrics-sink';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../shared/observability/metrics-sink';
 import { powertoolsLog } from '../shared/observability/powertools-log';
+import { powertoolsMetrics } from '../shared/observability/powertools-metrics';
 import { type AggregatorDeps, aggregateRecord } from '../shared/stats/aggregate-record';
 import { createDynamoClient } from '../shared/store/dynamo-client';
 import { DynamoRollupStore } from '../shared/store/dynamo-rollup-store';
@@ -19,21 +20,19 @@ export function createAggregatorHandler(getDeps: () => AggregatorDeps) {
   return async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
     deps ??= getDeps();
     const ready = deps;
-    return processPartialResponse(event, (record: DynamoDBRecord) => aggregateRecord(record, ready), processor, {
-      context,
-      throwOnFullBatchFailure: false,
-    });
-  };
-}
-
-/** EMF metrics through Powertools, one data point per call, flushed at once. */
-function powertoolsMetrics(metrics: Metrics): MetricsSink {
-  return {
-    count(name, value, dimensions) {
-      const single = metrics.singleMetric();
-      for (const [key, dim] of Object.entries(dimensions)) single.addDimension(key, dim);
-      single.addMetric(name, MetricUnit.Count, value);
-    },
+    try {
+      return await processPartialResponse(
+        event,
+        (record: DynamoDBRecord) => aggregateRecord(record, ready),
+        processor,
+        {
+          context,
+          throwOnFullBatchFailure: false,
+        },
+      );
+    } finally {
+      ready.metrics.flush();
+    }
   };
 }
 
@@ -42,7 +41,7 @@ function depsFromEnvironment(): AggregatorDeps {
   const client = createDynamoClient({ timeoutMs: 2000 });
   return {
     rollups: new DynamoRollupStore(client, tableNamesFromEnv(process.env)),
-    metrics: powertoolsMetrics(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'llm-gateway' })),
+    metrics: powertoolsMetrics(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE })),
     log: powertoolsLog(new Logger({ serviceName: 'llm-gateway-aggregator' })),
   };
 }

@@ -7,7 +7,7 @@ import type { GatewayConfig } from '../shared/config/schema';
 import { createProxyDeps } from '../shared/gateway/proxy-deps';
 import type { ProxyDeps } from '../shared/gateway/proxy-service';
 import type { Log } from '../shared/observability/log';
-import { noMetrics } from '../shared/observability/metrics-sink';
+import { type MetricsSink, noMetrics } from '../shared/observability/metrics-sink';
 import type { Random } from '../shared/resilience/backoff';
 import type { Clock } from '../shared/resilience/clock';
 import { STATS_PATHS } from '../shared/stats/stats-service';
@@ -43,6 +43,8 @@ export interface LocalRuntimeOptions {
   store?: BreakerStore & EventStore;
   /** Replaces the DynamoDB session store. */
   sessions?: SessionStore;
+  /** Where the proxy's metrics go (default: nowhere). */
+  metrics?: MetricsSink;
   /** Called with the DynamoDB client before use (tests attach counting middleware). */
   onDynamoClient?: (client: DynamoDBDocumentClient) => void;
   /** Create the tables if missing (default true). */
@@ -95,6 +97,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     log,
     clock: options.clock,
     random: options.random,
+    metrics: options.metrics,
   });
   const handler = createProxyHandler(() => deps) as unknown as (
     event: unknown,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { isConfigError } from '../shared/config/config-error';
 import { loadConfigFile, resolveConfigPath } from '../shared/config/load-config';
+import { secretReferences } from '../shared/config/resolve-secrets';
 import { consoleLog } from './console-log';
 import { type DemoProviders, startDemoProviders } from './demo-providers';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
@@ -21,6 +22,12 @@ async function main(): Promise<void> {
     log.info(`Demo providers: demo-primary (flaky) at ${demo.primary.url}, demo-backup at ${demo.backup.url}`);
   }
   const config = loadConfigFile(path, env);
+  const secrets = secretReferences(config);
+  if (secrets.length > 0) {
+    throw new Error(
+      `${secrets.map((s) => s.name).join(', ')}: "secret:" provider keys resolve only in AWS; locally use \${ENV_VAR} instead`,
+    );
+  }
   log.info(`Config: ${source === 'demo' ? 'bundled demo config' : path}`);
   if (config.apiKeys.length === 0) {
     log.warn('No apiKeys configured: the gateway accepts requests without a gateway key (fine locally, not in AWS)');

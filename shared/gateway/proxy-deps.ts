@@ -2,6 +2,7 @@ import { compileGatewayKeys } from '../auth/gateway-keys';
 import { allInstances } from '../config/load-config';
 import type { GatewayConfig } from '../config/schema';
 import type { Log } from '../observability/log';
+import { type MetricsSink, noMetrics } from '../observability/metrics-sink';
 import type { Random } from '../resilience/backoff';
 import { CircuitBreaker } from '../resilience/circuit-breaker';
 import { type Clock, sleep, systemClock } from '../resilience/clock';
@@ -16,6 +17,7 @@ export interface ProxyDepsInput {
   store: BreakerStore & EventStore;
   sessions: SessionStore;
   log: Log;
+  metrics?: MetricsSink;
   clock?: Clock;
   random?: Random;
 }
@@ -25,6 +27,7 @@ export function createProxyDeps(input: ProxyDepsInput): ProxyDeps {
   const { config, store, log } = input;
   const clock = input.clock ?? systemClock;
   const random = input.random ?? Math.random;
+  const metrics = input.metrics ?? noMetrics;
   const providers = new Map(allInstances(config).map((i) => [i.name, i.provider]));
   const breaker = new CircuitBreaker({
     store,
@@ -35,8 +38,9 @@ export function createProxyDeps(input: ProxyDepsInput): ProxyDeps {
     clock,
     random,
     log,
+    metrics,
   });
   const keys = compileGatewayKeys(config.apiKeys);
   const sessions = new StickySessions(input.sessions, config.store.sessionTtlSeconds * 1000, clock, log);
-  return { config, breaker, keys, sessions, clock, random, sleep, log };
+  return { config, breaker, keys, sessions, clock, random, sleep, log, metrics };
 }

@@ -6,6 +6,7 @@ import type { ApiFormat } from '../http/api-errors';
 import { forwardableRequestHeaders, forwardableResponseHeaders } from '../http/forwarded-headers';
 import { sendUpstream, type UpstreamResponse } from '../http/upstream-client';
 import type { Log } from '../observability/log';
+import type { MetricsSink } from '../observability/metrics-sink';
 import { providerManifest } from '../providers/provider-manifests';
 import type { Random } from '../resilience/backoff';
 import type { CircuitBreaker } from '../resilience/circuit-breaker';
@@ -26,6 +27,7 @@ export interface ProxyDeps {
   random: Random;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   log: Log;
+  metrics: MetricsSink;
 }
 
 /** Time kept back from the Lambda deadline to answer in the client's format (ms). */
@@ -160,8 +162,9 @@ async function proxy(
       deadline,
       probeLeaseMs: config.breaker.probeLeaseSeconds * 1000,
       signal: request.signal,
-      attempt: (instance, limits) =>
-        sendUpstream(
+      attempt: async (instance, limits) => {
+        const startedAt = deps.clock();
+        const result = await sendUpstream(
           {
             url: manifest.upstreamUrl(instance.baseUrl, request.path, query),
             method: request.method,
@@ -188,12 +191,18 @@ async function proxy(
           },
           limits,
           deps.clock,
-        ),
+        );
+        deps.metrics.record('UpstreamLatency', deps.clock() - startedAt, { provider, instance: instance.name });
+        return result;
+      },
     },
     deps,
   );
+  deps.metrics.record('Requests', 1, { provider });
+  deps.metrics.record('Attempts', result.attempts, { provider });
 
   if (result.kind === 'exhausted') {
+    deps.metrics.record('NoHealthyInstance', 1, { provider });
     const tried = result.failures.map((f) => `${f.instance} (${f.message})`).join(', ');
     const message =
       result.status === 429

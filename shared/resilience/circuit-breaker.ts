@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type FailoverEvent, type FailoverEventType, scrubMessage } from '../events/failover-event';
 import type { Log } from '../observability/log';
+import type { MetricsSink } from '../observability/metrics-sink';
 import type { BreakerStore, EventStore } from '../store/breaker-store';
 import { admission } from './admission';
 import type { Random } from './backoff';
@@ -31,6 +32,8 @@ export interface CircuitBreakerDeps {
   log: Log;
   /** After a store error, how long (ms) to stay on in-memory state before trying the store again. */
   degradedMs?: number;
+  /** Counts store errors (BreakerStoreErrors). */
+  metrics?: MetricsSink;
 }
 
 /** A failed attempt with the detail that goes into its event. */
@@ -234,6 +237,7 @@ export class CircuitBreaker {
     const now = this.deps.clock();
     const wasDegraded = this.isDegraded(now);
     this.degradedUntil = now + (this.deps.degradedMs ?? 2000);
+    this.deps.metrics?.record('BreakerStoreErrors', 1, {});
     if (!wasDegraded) {
       this.deps.log.warn("Breaker state store unavailable; using this container's in-memory breaker state", {
         operation,

@@ -15,12 +15,17 @@ export interface AggregatorDeps {
 }
 
 /** The metrics one counted event emits (EMF in Lambda). */
+const CIRCUIT_STATE = { circuit_closed: 0, circuit_half_open: 1, circuit_open: 2 } as const;
+
 function emit(event: FailoverEvent, metrics: MetricsSink): void {
   const dims = { provider: event.provider, instance: event.instance };
-  if (event.type === 'circuit_open') metrics.count('CircuitOpened', 1, dims);
-  if (event.type === 'failover') metrics.count('Failovers', 1, dims);
+  if (event.type === 'circuit_open') metrics.record('CircuitOpened', 1, dims);
+  if (event.type === 'circuit_open' || event.type === 'circuit_half_open' || event.type === 'circuit_closed') {
+    metrics.record('CircuitState', CIRCUIT_STATE[event.type], dims);
+  }
+  if (event.type === 'failover') metrics.record('Failovers', 1, dims);
   if (event.type === 'failure' || event.type === 'rate_limited') {
-    metrics.count('FailuresByClass', 1, { provider: event.provider, class: event.failureClass ?? 'unknown' });
+    metrics.record('FailuresByClass', 1, { provider: event.provider, class: event.failureClass ?? 'unknown' });
   }
 }
 

@@ -109,6 +109,9 @@ describe('the aggregator on real DynamoDB stream records (DynamoDB Local)', () =
     expect(totals.get('openai#primary')).toEqual(primary);
     expect(totals.get('openai#*')).toEqual({ noHealthy: 1 });
     expect(metrics.points.filter((p) => p.name === 'CircuitOpened')).toHaveLength(1);
+    expect(metrics.points.filter((p) => p.name === 'CircuitState')).toEqual([
+      { name: 'CircuitState', value: 2, dimensions: { provider: 'openai', instance: 'primary' } },
+    ]);
     expect(metrics.points.filter((p) => p.name === 'Failovers')).toHaveLength(2);
     expect(metrics.points.filter((p) => p.name === 'FailuresByClass')).toHaveLength(6);
   });
