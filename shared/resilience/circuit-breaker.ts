@@ -49,6 +49,8 @@ const MAX_PENDING_EVENTS = 1000;
 interface CacheEntry {
   record: BreakerRecord;
   fetchedAt: number;
+  /** Written only in this container's memory while the store was down: any store read replaces it. */
+  localOnly?: boolean;
 }
 
 /**
@@ -200,7 +202,11 @@ export class CircuitBreaker {
     onApplied: (record: BreakerRecord) => void,
   ): BreakerRecord {
     // Known only here: the next read of the store (once it answers again) replaces it.
-    this.cache.set(change.record.instance, { record: change.record, fetchedAt: Number.NEGATIVE_INFINITY });
+    this.cache.set(change.record.instance, {
+      record: change.record,
+      fetchedAt: Number.NEGATIVE_INFINITY,
+      localOnly: true,
+    });
     onApplied(change.record);
     this.logTransitions(change);
     this.pendingEvents = [...this.pendingEvents, ...events].slice(-MAX_PENDING_EVENTS);
@@ -222,7 +228,7 @@ export class CircuitBreaker {
   private remember(record: BreakerRecord, now: number, options: { onlyIfNewer?: boolean } = {}): void {
     const known = this.cache.get(record.instance);
     // A read that started before this container's own write must not replace it with an older version.
-    if (options.onlyIfNewer && known && Number.isFinite(known.fetchedAt) && known.record.version > record.version) {
+    if (options.onlyIfNewer && known && !known.localOnly && known.record.version > record.version) {
       known.fetchedAt = now;
       return;
     }

@@ -244,7 +244,8 @@ ${FAST_BREAKER_YAML}
     expect(res.status).toBe(200);
     expect(res.headers.get('x-gateway-instance')).toBe('backup');
     expect(res.headers.get('x-gateway-attempts')).toBe('2');
-    expect((await res.json()).choices[0].message.content).toBe('Hello from backup');
+    const answer = (await res.json()) as { choices: { message: { content: string } }[] };
+    expect(answer.choices[0].message.content).toBe('Hello from backup');
     expect(primaryHits).toBe(1);
     expect(backup.hits).toHaveLength(1);
     const record = (await new DynamoBreakerStore(admin, tables).load(['primary'])).get('primary');
