@@ -1,7 +1,14 @@
 import type { BuildOptions } from 'esbuild';
 
-/** The Lambda functions: entry file and bundle name. */
-export const FUNCTIONS = [{ name: 'proxy', entry: 'functions/proxy.ts' }] as const;
+/** The Lambda functions: bundle name and entry file (relative to the repository root). */
+export const FUNCTIONS = [
+  { name: 'proxy', entry: 'functions/proxy.ts' },
+  { name: 'aggregator', entry: 'functions/aggregator.ts' },
+  { name: 'stats', entry: 'functions/stats.ts' },
+] as const;
+
+/** The name of one Lambda function. */
+export type FunctionName = (typeof FUNCTIONS)[number]['name'];
 
 /**
  * esbuild settings shared by `npm run build` and the CDK's NodejsFunction bundling: ESM for Node 22, minified,

@@ -141,6 +141,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
   });
+  // A client that sends its request too slowly is cut off, as API Gateway would (slow-loris protection).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
