@@ -4,7 +4,7 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { loadConfigFile } from '../shared/config/load-config';
-import { resolveProviderSecrets } from '../shared/config/resolve-secrets';
+import { secretIdOf } from '../shared/config/resolve-secrets';
 import { gatewayRequestFromEvent } from '../shared/gateway/api-gateway-event';
 import { createProxyDeps } from '../shared/gateway/proxy-deps';
 import { handleProxyRequest, type ProxyDeps } from '../shared/gateway/proxy-service';
@@ -33,22 +33,19 @@ export function createProxyHandler(getDeps: () => ProxyDeps | Promise<ProxyDeps>
       (await deps)?.metrics.flush();
     },
   }).handler(async (event: APIGatewayProxyEvent, context: Context) => {
-    deps ??= Promise.resolve(getDeps());
+    // A failed start-up is retried by the next request rather than kept for the container's life.
+    deps ??= Promise.resolve(getDeps()).catch((error: unknown) => {
+      deps = undefined;
+      throw error;
+    });
     const response = await handleProxyRequest(gatewayRequestFromEvent(event, context), await deps);
     return { statusCode: response.statusCode, headers: response.headers, body: response.body };
   });
 }
 
 /** Dependencies from the Lambda environment: bundled config, provider keys from Secrets Manager, the stack's tables. */
-async function depsFromEnvironment(): Promise<ProxyDeps> {
-  const bundled = loadConfigFile(process.env.GATEWAY_CONFIG ?? 'gateway.yaml');
-  const config = await resolveProviderSecrets(bundled, async (id) => {
-    const value = await getSecret<string>(id, { maxAge: SECRET_CACHE_SECONDS });
-    if (typeof value !== 'string' || value.trim() === '') {
-      throw new Error(`Secret ${id} has no value yet: put the provider key into it (see README, Deploying)`);
-    }
-    return value;
-  });
+function depsFromEnvironment(): ProxyDeps {
+  const config = loadConfigFile(process.env.GATEWAY_CONFIG ?? 'gateway.yaml');
   const client = createDynamoClient({ timeoutMs: config.store.timeoutSeconds * 1000 });
   const log = powertoolsLog(new Logger({ serviceName: 'llm-gateway-proxy' }));
   const tables = tableNamesFromEnv(process.env);
@@ -58,6 +55,17 @@ async function depsFromEnvironment(): Promise<ProxyDeps> {
     sessions: new DynamoSessionStore(client, tables),
     log,
     metrics: powertoolsMetrics(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE })),
+    // Read per attempt through Powertools' cache: one empty or unreadable secret fails over that instance only,
+    // and a rotated key is picked up within the cache time.
+    providerKey: async (instance) => {
+      const id = secretIdOf(instance.apiKey);
+      if (id === null) return instance.apiKey;
+      const value = await getSecret<string>(id, { maxAge: SECRET_CACHE_SECONDS });
+      if (typeof value !== 'string' || value.trim() === '') {
+        throw new Error(`Secret ${id} has no value yet: put the provider key into it (README, Deploying)`);
+      }
+      return value.trim();
+    },
   });
 }
 

@@ -18,6 +18,8 @@ export interface ProxyDepsInput {
   sessions: SessionStore;
   log: Log;
   metrics?: MetricsSink;
+  /** Reads `secret:` provider keys; without it, keys are used as configured. */
+  providerKey?: ProxyDeps['providerKey'];
   clock?: Clock;
   random?: Random;
 }
@@ -42,5 +44,6 @@ export function createProxyDeps(input: ProxyDepsInput): ProxyDeps {
   });
   const keys = compileGatewayKeys(config.apiKeys);
   const sessions = new StickySessions(input.sessions, config.store.sessionTtlSeconds * 1000, clock, log);
-  return { config, breaker, keys, sessions, clock, random, sleep, log, metrics };
+  const providerKey = input.providerKey ?? (async (instance) => instance.apiKey);
+  return { config, breaker, keys, sessions, clock, random, sleep, log, metrics, providerKey };
 }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { authenticate, type GatewayKeyRing, presentedKey } from '../auth/gateway-keys';
-import { allInstances, instancesOf, providerForModel } from '../config/load-config';
+import { allInstances, instancesOf, type ProviderInstance, providerForModel } from '../config/load-config';
 import type { GatewayConfig } from '../config/schema';
 import type { ApiFormat } from '../http/api-errors';
 import { forwardableRequestHeaders, forwardableResponseHeaders } from '../http/forwarded-headers';
@@ -28,6 +28,8 @@ export interface ProxyDeps {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   log: Log;
   metrics: MetricsSink;
+  /** The upstream key of an instance (a `secret:` reference is read from Secrets Manager in AWS, with caching). */
+  providerKey: (instance: ProviderInstance) => Promise<string>;
 }
 
 /** Time kept back from the Lambda deadline to answer in the client's format (ms). */
@@ -163,12 +165,20 @@ async function proxy(
       probeLeaseMs: config.breaker.probeLeaseSeconds * 1000,
       signal: request.signal,
       attempt: async (instance, limits) => {
+        let apiKey: string;
+        try {
+          apiKey = await deps.providerKey(instance);
+        } catch (error) {
+          // A key that cannot be read is this instance's credentials problem: fail over, count it against it.
+          deps.log.error(`Provider key of ${instance.name} unavailable`, { instance: instance.name, error: String(error) });
+          return { observation: { status: 401 }, response: null, message: 'provider key unavailable' };
+        }
         const startedAt = deps.clock();
         const result = await sendUpstream(
           {
             url: manifest.upstreamUrl(instance.baseUrl, request.path, query),
             method: request.method,
-            headers: { ...headers, ...manifest.authHeaders(instance.apiKey) },
+            headers: { ...headers, ...manifest.authHeaders(apiKey) },
             body: request.body,
             format,
             instanceDeadline: deps.clock() + instance.requestTimeoutSeconds * 1000,

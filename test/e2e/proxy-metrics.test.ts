@@ -53,3 +53,40 @@ describe('proxy metrics', () => {
     expect(metrics.flushes).toBe(before + 1);
   });
 });
+
+describe('an instance whose provider key cannot be read', () => {
+  it('is failed over and counted against, without the request failing', async () => {
+    const { handleProxyRequest } = await import('../../shared/gateway/proxy-service');
+    const h = await startHarness();
+    try {
+      const deps = {
+        ...h.runtime.deps,
+        providerKey: async (instance: { name: string; apiKey: string }) => {
+          if (instance.name === 'primary') throw new Error('Secret llm-gateway/x/primary has no value yet');
+          return instance.apiKey;
+        },
+      };
+
+      const response = await handleProxyRequest(
+        {
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { 'content-type': 'application/json' },
+          query: {},
+          body: Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })),
+          requestId: 'req-secret',
+          remainingMs: 30_000,
+        },
+        deps,
+      );
+
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['x-gateway-instance']).toBe('backup');
+      expect(h.primary.hits).toHaveLength(0);
+      const record = (await h.runtime.deps.breaker.view(['primary'])).get('primary');
+      expect(record?.lastFailureClass).toBe('auth');
+    } finally {
+      await h.close();
+    }
+  });
+});
