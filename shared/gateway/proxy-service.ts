@@ -170,7 +170,10 @@ async function proxy(
           apiKey = await deps.providerKey(instance);
         } catch (error) {
           // A key that cannot be read is this instance's credentials problem: fail over, count it against it.
-          deps.log.error(`Provider key of ${instance.name} unavailable`, { instance: instance.name, error: String(error) });
+          deps.log.error(`Provider key of ${instance.name} unavailable`, {
+            instance: instance.name,
+            error: String(error),
+          });
           return { observation: { status: 401 }, response: null, message: 'provider key unavailable' };
         }
         const startedAt = deps.clock();
