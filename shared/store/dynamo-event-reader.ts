@@ -1,5 +1,4 @@
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import type { FailoverEvent } from '../events/failover-event';
 import type { CircuitMark } from '../stats/time-open';
 import { eventPartitionKey, eventSortKeyFrom } from './event-item';
 import type { TableNames } from './table-definitions';
@@ -39,28 +38,5 @@ export class DynamoEventReader {
       start = res.LastEvaluatedKey;
     } while (start);
     return marks;
-  }
-
-  /** Every event of one instance since `since`, oldest first (for tools and tests). */
-  async eventsOf(provider: string, instance: string, since: number): Promise<FailoverEvent[]> {
-    const events: FailoverEvent[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res: QueryCommandOutput = await this.client.send(
-        new QueryCommand({
-          TableName: this.tables.events,
-          KeyConditionExpression: '#pk = :pk AND #sk >= :from',
-          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-          ExpressionAttributeValues: {
-            ':pk': eventPartitionKey({ provider, instance }),
-            ':from': eventSortKeyFrom(since),
-          },
-          ExclusiveStartKey: start,
-        }),
-      );
-      events.push(...((res.Items ?? []) as FailoverEvent[]));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return events;
   }
 }
