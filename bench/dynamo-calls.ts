@@ -3,6 +3,8 @@ import { FakeProvider } from '../local/fake-provider';
 import { startLocalRuntime } from '../local/local-runtime';
 import { parseConfig } from '../shared/config/load-config';
 import { silentLog } from '../shared/observability/log';
+import type { TableNames } from '../shared/store/table-definitions';
+import { type CapacityTally, tallyCapacity } from './capacity';
 
 /** DynamoDB calls per request in one regime. */
 export interface RegimeCalls {
@@ -11,6 +13,10 @@ export interface RegimeCalls {
   seconds: number;
   readsPerRequest: number;
   writesPerRequest: number;
+  /** Read request units per request (DynamoDB billing rules applied to the requests sent). */
+  rruPerRequest: number;
+  /** Write request units per request. */
+  wruPerRequest: number;
   commands: Record<string, number>;
 }
 
@@ -26,12 +32,20 @@ function diff(after: CommandCounts, before: CommandCounts): CommandCounts {
 
 /**
  * Counts the DynamoDB reads and writes one gateway container makes per request: steady state (healthy), an outage
- * (the primary answers 503: opening, then open), and recovery (probes, then closed again).
+ * (the primary answers 503: opening, then open), and recovery (probes, then closed again). Sequential requests,
+ * as fast as they go, or paced at `ratePerSecond` (reads are cached per container for 1 s, so the read cost per
+ * request depends on the request rate). Request units are computed from each command's input with DynamoDB's
+ * on-demand billing rules.
  */
-export async function measureDynamoCalls(dynamoEndpoint: string, requestsPerRegime = 300): Promise<RegimeCalls[]> {
+export async function measureDynamoCalls(
+  dynamoEndpoint: string,
+  options: { requestsPerRegime?: number; ratePerSecond?: number; tables?: TableNames } = {},
+): Promise<RegimeCalls[]> {
+  const requestsPerRegime = options.requestsPerRegime ?? 300;
   const primary = await FakeProvider.start('primary', { kind: 'ok' });
   const backup = await FakeProvider.start('backup', { kind: 'ok' });
   let counts: CommandCounts = new Map();
+  let capacity: CapacityTally = { rru: 0, wru: 0, maxItemBytes: 0, queries: 0 };
   const runtime = await startLocalRuntime({
     config: parseConfig(
       `
@@ -48,8 +62,10 @@ breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 }
     log: silentLog,
     // The aggregator would share the counted client; this measures the proxy alone.
     pollStream: false,
+    ...(options.tables ? { tables: options.tables } : {}),
     onDynamoClient: (client) => {
       counts = countCommands(client);
+      capacity = tallyCapacity(client);
     },
   });
   const send = async () => {
@@ -65,8 +81,15 @@ breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 }
   const regime = async (name: string, requests: number, before?: () => Promise<void>) => {
     await before?.();
     const start = snapshot(counts);
+    const units = { ...capacity };
     const t0 = performance.now();
-    for (let i = 0; i < requests; i++) await send();
+    for (let i = 0; i < requests; i++) {
+      if (options.ratePerSecond) {
+        const wait = t0 + (i * 1000) / options.ratePerSecond - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      await send();
+    }
     const seconds = (performance.now() - t0) / 1000;
     const d = diff(counts, start);
     results.push({
@@ -75,6 +98,8 @@ breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 }
       seconds: Number(seconds.toFixed(2)),
       readsPerRequest: Number((readCount(d) / requests).toFixed(4)),
       writesPerRequest: Number((writeCount(d) / requests).toFixed(4)),
+      rruPerRequest: Number(((capacity.rru - units.rru) / requests).toFixed(4)),
+      wruPerRequest: Number(((capacity.wru - units.wru) / requests).toFixed(4)),
       commands: Object.fromEntries(d),
     });
   };

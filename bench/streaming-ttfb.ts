@@ -2,6 +2,7 @@ import { FakeProvider } from '../local/fake-provider';
 import { startLocalRuntime } from '../local/local-runtime';
 import { parseConfig } from '../shared/config/load-config';
 import { silentLog } from '../shared/observability/log';
+import type { PortkeyGateway } from './portkey';
 
 /** Latency percentiles of one path (ms). */
 export interface StreamTimings {
@@ -17,6 +18,7 @@ export interface StreamTimings {
 async function timeStream(url: string, body: string, headers: Record<string, string>): Promise<[number, number]> {
   const start = performance.now();
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   let first = 0;
   for (;;) {
@@ -33,10 +35,15 @@ function percentile(values: number[], p: number): number {
 }
 
 /**
- * Streaming time to first byte and to last byte, direct to a fake upstream versus through the local runtime, measured
- * alternately in one run (the upstream waits 30 ms before its first event, then 10 ms between 20 events).
+ * Streaming time to first byte and to last byte, direct to a fake upstream versus through the local runtime (and
+ * through Portkey when it runs), measured alternately in one run (the upstream waits 30 ms before its first event,
+ * then 10 ms between 20 events).
  */
-export async function measureStreamingTtfb(dynamoEndpoint: string, requests = 60): Promise<StreamTimings[]> {
+export async function measureStreamingTtfb(
+  dynamoEndpoint: string,
+  requests = 60,
+  portkey: PortkeyGateway | null = null,
+): Promise<StreamTimings[]> {
   const words = Array.from({ length: 20 }, (_, i) => `token${i}`).join(' ');
   const upstream = await FakeProvider.start('upstream', { kind: 'ok', content: words, delayMs: 30, eventDelayMs: 10 });
   const runtime = await startLocalRuntime({
@@ -54,11 +61,24 @@ routing: { defaultProvider: openai }
   const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
   const direct: [number, number][] = [];
   const gateway: [number, number][] = [];
+  const viaPortkey: [number, number][] = [];
+  const portkeyStream = async () => {
+    if (portkey) {
+      return timeStream(`${portkey.url}/v1/chat/completions`, body, portkey.headersFor(upstream.url));
+    }
+    return null;
+  };
   try {
-    for (let i = 0; i < 5; i++) await timeStream(`${runtime.url}/v1/chat/completions`, body, {}); // warm-up
+    for (let i = 0; i < 5; i++) {
+      // warm-up
+      await timeStream(`${runtime.url}/v1/chat/completions`, body, {});
+      await portkeyStream();
+    }
     for (let i = 0; i < requests; i++) {
       direct.push(await timeStream(`${upstream.url}/v1/chat/completions`, body, { authorization: 'Bearer k' }));
       gateway.push(await timeStream(`${runtime.url}/v1/chat/completions`, body, {}));
+      const viaPk = await portkeyStream();
+      if (viaPk) viaPortkey.push(viaPk);
     }
   } finally {
     await runtime.close();
@@ -84,5 +104,9 @@ routing: { defaultProvider: openai }
       99,
     ),
   });
-  return [summary('direct to upstream', direct), summary('through the local runtime', gateway)];
+  return [
+    summary('direct to upstream', direct),
+    summary('through the local runtime', gateway),
+    ...(viaPortkey.length > 0 ? [summary('through Portkey', viaPortkey)] : []),
+  ];
 }

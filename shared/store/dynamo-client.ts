@@ -22,6 +22,8 @@ export function createDynamoClient(options: DynamoClientOptions): DynamoDBDocume
     requestHandler: new NodeHttpHandler({
       connectionTimeout: options.timeoutMs,
       requestTimeout: options.timeoutMs,
+      // Without it a request past requestTimeout only logs a warning and keeps waiting on a hung DynamoDB.
+      throwOnRequestTimeout: true,
     }),
     ...(options.localCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
