@@ -11,6 +11,8 @@ export class LocalResponseStream extends Writable implements PreludeAwareStream 
 
   constructor(private readonly response: ServerResponse) {
     super();
+    // Failing the stream before the handler pipes into it must not be an unhandled 'error' (it would end the process).
+    this.on('error', () => {});
     // The client went away before the end: fail the stream, which makes the handler's pipeline abort the upstream.
     response.once('close', () => {
       if (!response.writableFinished) this.destroy(new Error('client disconnected'));

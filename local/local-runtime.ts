@@ -129,7 +129,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         });
 
   const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     void serve(req, res).catch((error) => {
       log.error('Local runtime failed to serve a request', { error: String(error) });
       if (res.headersSent) {

@@ -32,6 +32,10 @@ export interface ProxyDeps {
   providerKey: (instance: ProviderInstance) => Promise<string>;
 }
 
+/** Control characters (other than tab) are not allowed in header values; the upstream request would fail. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const INVALID_HEADER_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
 /** Time kept back from the Lambda deadline to answer in the client's format (ms). */
 const DEADLINE_SAFETY_MS = 1000;
 /** The caller's name when the gateway has no keys configured (open, local use). */
@@ -151,6 +155,14 @@ async function proxy(
   } catch (error) {
     throw new ClientError(400, `Invalid request header: ${(error as Error).message}`, 'invalid_header');
   }
+  const controlled = Object.entries(headers).find(([, value]) => INVALID_HEADER_VALUE.test(value));
+  if (controlled) {
+    throw new ClientError(
+      400,
+      `Invalid request header: ${controlled[0]} contains a control character`,
+      'invalid_header',
+    );
+  }
   const query = new URLSearchParams(Object.entries(request.query).filter(([name]) => name !== 'key')).toString();
 
   const result = await runFailover<(typeof instances)[number] & FailoverInstance, UpstreamResponse>(
@@ -205,6 +217,10 @@ async function proxy(
           limits,
           deps.clock,
         );
+        // An upstream may echo the key it was sent (in an error code, say): it never reaches a message or event.
+        if (apiKey.length >= 4 && result.message.includes(apiKey)) {
+          result.message = result.message.split(apiKey).join('[redacted]');
+        }
         deps.metrics.record('UpstreamLatency', deps.clock() - startedAt, { provider, instance: instance.name });
         return result;
       },

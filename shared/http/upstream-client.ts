@@ -138,7 +138,15 @@ export async function sendUpstream(
     };
   }
 
-  const reader = (response.body ?? new ReadableStream<Uint8Array>()).getReader();
+  // A bodiless answer (204, 205) is an empty, already-finished body, not a stream that never ends.
+  const source =
+    response.body ??
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.close();
+      },
+    });
+  const reader = source.getReader();
   let first: Awaited<ReturnType<typeof reader.read>>;
   try {
     first = await reader.read();

@@ -48,7 +48,12 @@ export function onFailure(
   const recentFailures = [...record.recentFailures.filter((t) => t > windowStart), now].slice(
     -Math.max(1, options.failureThreshold),
   );
-  const requestedCooldown = failure.retryAfterMs !== null ? now + failure.retryAfterMs : null;
+  // An absurd Retry-After (or Infinity) must not disable an instance for years: it is capped at the longest backoff.
+  const requestedWait =
+    failure.retryAfterMs !== null && Number.isFinite(failure.retryAfterMs)
+      ? Math.min(Math.max(0, failure.retryAfterMs), options.maxBackoffSeconds * 1000)
+      : null;
+  const requestedCooldown = requestedWait !== null ? now + requestedWait : null;
   const cooldownUntil =
     requestedCooldown === null ? record.cooldownUntil : Math.max(requestedCooldown, record.cooldownUntil ?? 0);
   const base: BreakerRecord = {

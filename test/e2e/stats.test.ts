@@ -1,7 +1,7 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { runCli } from '../../local/cli';
 import type { HealthSummary, InstanceHealth } from '../../shared/stats/health-summary';
-import { chat, type Harness, pause, startHarness } from '../support/gateway-harness';
+import { chat, FAST_BREAKER_YAML, type Harness, pause, startHarness } from '../support/gateway-harness';
 
 /** What the gateway says about its health, through every surface, at one moment. */
 async function look(h: Harness) {
@@ -40,7 +40,10 @@ describe('the health summary follows a primary through failure, open, half-open 
   });
 
   it('says the same thing in /stats (JSON and text), /health, /metrics and `llm-gateway stats` at every stage', async () => {
-    h = await startHarness();
+    // A 2 s backoff: long enough that a slow machine cannot see the circuit go due mid-look.
+    h = await startHarness({
+      extraYaml: FAST_BREAKER_YAML.replace('initialBackoffSeconds: 0.4', 'initialBackoffSeconds: 2'),
+    });
 
     // Healthy.
     await chat(h.openai);
@@ -81,7 +84,7 @@ describe('the health summary follows a primary through failure, open, half-open 
 
     // Half-open: after the backoff the recovered primary answers one probe.
     h.primary.behave({ kind: 'ok' });
-    await pause(450);
+    await pause(Math.max(0, Date.parse(seen.primary.retryAt ?? '') - Date.now() + 100));
     expect((await chat(h.openai)).instance).toBe('primary');
     seen = await look(h);
     expect(seen.primary).toMatchObject({ state: 'half_open', status: 'recovering' });
