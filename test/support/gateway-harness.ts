@@ -39,6 +39,24 @@ retry:
   totalTimeoutSeconds: 20
 `;
 
+/** A local runtime on the run's DynamoDB Local with the given (already created) tables and a log kept in memory. */
+async function startTestRuntime(
+  config: LocalRuntimeOptions['config'],
+  tables: TableNames,
+  overrides: Partial<LocalRuntimeOptions> = {},
+): Promise<{ runtime: LocalRuntime; log: MemoryLog }> {
+  const log = new MemoryLog();
+  const runtime = await startLocalRuntime({
+    config,
+    dynamoEndpoint: dynamoEndpoint(),
+    tables,
+    log,
+    createTables: false,
+    ...overrides,
+  });
+  return { runtime, log };
+}
+
 /** Starts the fakes and a local runtime; `extraYaml` is appended to the config. */
 export async function startHarness(
   options: {
@@ -72,15 +90,7 @@ ${options.extraYaml ?? FAST_BREAKER_YAML}
 `,
     {},
   );
-  const log = new MemoryLog();
-  const runtime = await startLocalRuntime({
-    config,
-    dynamoEndpoint: dynamoEndpoint(),
-    tables,
-    log,
-    createTables: false,
-    ...options.runtime,
-  });
+  const { runtime, log } = await startTestRuntime(config, tables, options.runtime);
   const openai = new OpenAI({ baseURL: `${runtime.url}/v1`, apiKey: 'gateway-key-unused', maxRetries: 0 });
   return {
     primary,
@@ -184,15 +194,7 @@ ${options.extraYaml ?? FAST_BREAKER_YAML}
 `,
     {},
   );
-  const log = new MemoryLog();
-  const runtime = await startLocalRuntime({
-    config,
-    dynamoEndpoint: dynamoEndpoint(),
-    tables,
-    log,
-    createTables: false,
-    ...options.runtime,
-  });
+  const { runtime, log } = await startTestRuntime(config, tables, options.runtime);
   return {
     fakes,
     runtime,
