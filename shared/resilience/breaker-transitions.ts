@@ -159,3 +159,22 @@ export function releaseProbe(record: BreakerRecord, holder: string, now: number)
   if (record.circuit.state !== 'half_open' || record.circuit.probe?.holder !== holder) return null;
   return { record: { ...bump(record, now), circuit: { ...record.circuit, probe: null } }, transitions: [] };
 }
+
+/**
+ * True when a failure's change, computed on the stored `current` record, only counts on a circuit that is already
+ * decided (open, or half-open with someone else's probe): it makes no transition and sets no later deadline. Such a
+ * write that lost a race is not retried — its event still counts it.
+ */
+export function isMootFailure(current: BreakerRecord, change: BreakerChange): boolean {
+  if (change.transitions.length > 0 || current.circuit.state === 'closed') return false;
+  const deadline = Math.max(
+    current.cooldownUntil ?? 0,
+    current.circuit.state === 'open' ? current.circuit.retryAt : Number.NEGATIVE_INFINITY,
+  );
+  return (change.record.cooldownUntil ?? 0) <= deadline;
+}
+
+/** True when a closed circuit has failures no success has cleared yet: other containers may be about to open it. */
+export function hasUnconfirmedFailures(record: BreakerRecord): boolean {
+  return record.circuit.state === 'closed' && record.consecutiveFailures > 0;
+}

@@ -10,6 +10,8 @@ import { type BreakerRecord, freshRecord } from './breaker-record';
 import {
   type BreakerChange,
   type FailureReport,
+  hasUnconfirmedFailures,
+  isMootFailure,
   onFailure,
   onSuccess,
   releaseProbe,
@@ -46,6 +48,19 @@ export interface FailureDetail extends FailureReport {
 const MAX_RACE_ROUNDS = 10;
 const MAX_PENDING_EVENTS = 1000;
 
+/** One conditional update of an instance's record. */
+interface BreakerMutation {
+  instance: string;
+  requestId: string;
+  /** The change to write on top of `record`, or null for none. */
+  compute: (record: BreakerRecord, now: number) => BreakerChange | null;
+  /** After a lost race: true when the change no longer needs writing (its extra events are still appended). */
+  moot?: (current: BreakerRecord, change: BreakerChange) => boolean;
+  /** Events written with the change besides its transitions. */
+  extraEvents?: (change: BreakerChange, now: number) => FailoverEvent[];
+  onApplied?: (record: BreakerRecord) => void;
+}
+
 interface CacheEntry {
   record: BreakerRecord;
   fetchedAt: number;
@@ -59,39 +74,64 @@ interface CacheEntry {
  */
 export class CircuitBreaker {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Reads in flight, by instance: concurrent views join them. */
+  private readonly reads = new Map<string, Promise<void>>();
+  /** Failure writes in flight, by instance: the instance is held back while any is pending. */
+  private readonly failureWrites = new Map<string, Set<Promise<BreakerRecord>>>();
   private degradedUntil = 0;
   private pendingEvents: FailoverEvent[] = [];
 
   constructor(private readonly deps: CircuitBreakerDeps) {}
 
-  /** Current records for `instances`, from the cache when fresh enough. Never throws. */
+  /**
+   * Current records for `instances`, from the cache when fresh enough. An instance with unconfirmed failures is read
+   * again every time. Concurrent views share one read per instance. Never throws.
+   */
   async view(instances: string[]): Promise<Map<string, BreakerRecord>> {
     const now = this.deps.clock();
-    const stale = instances.filter((name) => {
-      const entry = this.cache.get(name);
-      return !entry || now - entry.fetchedAt >= this.deps.cacheMs;
-    });
-    if (stale.length > 0 && !this.isDegraded(now)) {
-      try {
-        const loaded = await this.deps.store.load(stale);
-        for (const record of loaded.values()) this.remember(record, now, { onlyIfNewer: true });
-        await this.flushPendingEvents();
-      } catch (error) {
-        this.degrade(error, 'read');
-      }
-    }
+    const stale = instances.filter((name) => this.isStale(name, now, { unconfirmedToo: true }));
+    if (stale.length > 0 && !this.isDegraded(now)) await this.sharedRead(stale, now);
     return new Map(instances.map((name) => [name, this.cache.get(name)?.record ?? freshRecord(name)]));
   }
 
-  /** Records a failed attempt; opens or reopens the circuit when the policy says so. Returns the new record. */
-  async recordFailure(instance: string, detail: FailureDetail): Promise<BreakerRecord> {
+  /** True while a failure of `instance` seen by this container is still being recorded: hold it back meanwhile. */
+  heldBack(instance: string): boolean {
+    return (this.failureWrites.get(instance)?.size ?? 0) > 0;
+  }
+
+  /** Resolves once the failures of `instances` this container is recording are written (or given up). */
+  async settle(instances: string[]): Promise<void> {
+    const writes = instances.flatMap((name) => [...(this.failureWrites.get(name) ?? [])]);
+    await Promise.all(writes.map((write) => write.catch(() => undefined)));
+  }
+
+  /**
+   * Records a failed attempt; opens or reopens the circuit when the policy says so. Returns the new record. Until it
+   * is written the instance is held back in this container (see `heldBack`).
+   */
+  recordFailure(instance: string, detail: FailureDetail): Promise<BreakerRecord> {
+    const write = this.writeFailure(instance, detail);
+    const writes = this.failureWrites.get(instance) ?? new Set<Promise<BreakerRecord>>();
+    writes.add(write);
+    this.failureWrites.set(instance, writes);
+    const done = () => {
+      writes.delete(write);
+      if (writes.size === 0 && this.failureWrites.get(instance) === writes) this.failureWrites.delete(instance);
+    };
+    write.then(done, done);
+    return write;
+  }
+
+  private async writeFailure(instance: string, detail: FailureDetail): Promise<BreakerRecord> {
     const { options, log } = this.deps;
     const failure = { ...detail, message: scrubMessage(detail.message) };
-    const result = await this.mutate(
+    const result = await this.mutate({
       instance,
-      (record, now) => onFailure(record, { ...failure, reporter: failure.requestId }, now, options, this.deps.random),
-      failure.requestId,
-      (change, now) => [
+      requestId: failure.requestId,
+      compute: (record, now) =>
+        onFailure(record, { ...failure, reporter: failure.requestId }, now, options, this.deps.random),
+      moot: isMootFailure,
+      extraEvents: (change, now) => [
         this.event(
           change.record,
           now,
@@ -104,7 +144,7 @@ export class CircuitBreaker {
           },
         ),
       ],
-      (record) =>
+      onApplied: (record) =>
         log.info(
           `Failure recorded (${record.recentFailures.length}/${options.failureThreshold}) - instance: ${instance}`,
           {
@@ -113,7 +153,7 @@ export class CircuitBreaker {
             status: failure.status,
           },
         ),
-    );
+    });
     // Refresh this instance from the store on the next read: other containers may know more.
     const entry = this.cache.get(instance);
     if (entry) entry.fetchedAt = Number.NEGATIVE_INFINITY;
@@ -122,7 +162,11 @@ export class CircuitBreaker {
 
   /** Records a successful attempt (free when the instance was already healthy). */
   async recordSuccess(instance: string, requestId: string): Promise<void> {
-    await this.mutate(instance, (record, now) => onSuccess(record, now, this.deps.options, requestId), requestId);
+    await this.mutate({
+      instance,
+      requestId,
+      compute: (record, now) => onSuccess(record, now, this.deps.options, requestId),
+    });
   }
 
   /**
@@ -130,11 +174,11 @@ export class CircuitBreaker {
    * record shows the circuit closed meanwhile (no lease needed), 'denied' when someone else is probing.
    */
   async acquireProbe(instance: string, requestId: string, expiresAt: number): Promise<'leased' | 'pass' | 'denied'> {
-    const result = await this.mutate(
+    const result = await this.mutate({
       instance,
-      (record, now) => takeProbe(record, requestId, now, expiresAt),
       requestId,
-    );
+      compute: (record, now) => takeProbe(record, requestId, now, expiresAt),
+    });
     if (result) return 'leased';
     const latest = this.cache.get(instance)?.record ?? freshRecord(instance);
     return admission(latest, this.deps.clock()).kind === 'pass' ? 'pass' : 'denied';
@@ -142,7 +186,7 @@ export class CircuitBreaker {
 
   /** Gives the probe lease back without a verdict. */
   async releaseProbe(instance: string, requestId: string): Promise<void> {
-    await this.mutate(instance, (record, now) => releaseProbe(record, requestId, now), requestId);
+    await this.mutate({ instance, requestId, compute: (record, now) => releaseProbe(record, requestId, now) });
   }
 
   /** Writes an event that belongs to no breaker change (failover, no_healthy_instance). Never throws. */
@@ -151,20 +195,28 @@ export class CircuitBreaker {
     if (!this.isDegraded(this.deps.clock())) await this.flushPendingEvents();
   }
 
-  private async mutate(
-    instance: string,
-    compute: (record: BreakerRecord, now: number) => BreakerChange | null,
-    requestId: string,
-    extraEvents: (change: BreakerChange, now: number) => FailoverEvent[] = () => [],
-    onApplied: (record: BreakerRecord) => void = () => {},
-  ): Promise<BreakerRecord | null> {
+  private async mutate(spec: BreakerMutation): Promise<BreakerRecord | null> {
+    const { instance, requestId, compute } = spec;
+    const extraEvents = spec.extraEvents ?? (() => []);
+    const onApplied = spec.onApplied ?? (() => {});
     // A cached record inside the cache time is trusted (the conditional write catches staleness); an older one, or one
-    // only this container knows (written while the store was down), is read again first.
-    let current = (await this.view([instance])).get(instance) ?? freshRecord(instance);
+    // only this container knows (written while the store was down), is read again first. This read is the writer's
+    // own: it never waits behind a slower shared read.
+    const startedAt = this.deps.clock();
+    if (this.isStale(instance, startedAt, { unconfirmedToo: false }) && !this.isDegraded(startedAt)) {
+      await this.read([instance], startedAt);
+    }
+    let current = this.cache.get(instance)?.record ?? freshRecord(instance);
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const now = this.deps.clock();
       const change = compute(current, now);
       if (!change) return null;
+      if (round > 0 && spec.moot?.(current, change)) {
+        // Lost a race to a write that already decided the circuit: keep the event, leave the record.
+        this.pendingEvents = [...this.pendingEvents, ...extraEvents(change, now)].slice(-MAX_PENDING_EVENTS);
+        await this.flushPendingEvents();
+        return current;
+      }
       const local = this.isDegraded(now);
       const events = [
         ...extraEvents(change, now),
@@ -222,6 +274,46 @@ export class CircuitBreaker {
     } catch (error) {
       this.pendingEvents = [...batch, ...this.pendingEvents].slice(-MAX_PENDING_EVENTS);
       this.degrade(error, 'write');
+    }
+  }
+
+  /** True when the cached record of `name` must be read again (with `unconfirmedToo`, also when it shows unconfirmed failures). */
+  private isStale(name: string, now: number, options: { unconfirmedToo: boolean }): boolean {
+    const entry = this.cache.get(name);
+    if (!entry) return true;
+    if (options.unconfirmedToo && hasUnconfirmedFailures(entry.record)) return true;
+    return now - entry.fetchedAt >= this.deps.cacheMs;
+  }
+
+  /** Reads `names`, joining a read of the same instance already in flight instead of sending another. */
+  private async sharedRead(names: string[], now: number): Promise<void> {
+    const waits = new Set<Promise<void>>();
+    const missing: string[] = [];
+    for (const name of names) {
+      const inFlight = this.reads.get(name);
+      if (inFlight) waits.add(inFlight);
+      else missing.push(name);
+    }
+    if (missing.length > 0) {
+      const read = this.read(missing, now);
+      for (const name of missing) this.reads.set(name, read);
+      const forget = () => {
+        for (const name of missing) if (this.reads.get(name) === read) this.reads.delete(name);
+      };
+      read.then(forget, forget);
+      waits.add(read);
+    }
+    await Promise.all(waits);
+  }
+
+  /** Reads `names` from the store into the cache (as of `startedAt`). Never throws: a store error degrades. */
+  private async read(names: string[], startedAt: number): Promise<void> {
+    try {
+      const loaded = await this.deps.store.load(names);
+      for (const record of loaded.values()) this.remember(record, startedAt, { onlyIfNewer: true });
+      await this.flushPendingEvents();
+    } catch (error) {
+      this.degrade(error, 'read');
     }
   }
 

@@ -115,7 +115,13 @@ export async function runFailover<I extends FailoverInstance, R>(
   const failures: AttemptFailure[] = [];
   let attempts = 0;
   let waits = 0;
+  let settles = 0;
   let previous: string | null = null;
+  // This request's failure records: written while the next attempt is in flight, all done before it answers.
+  const recording: Promise<unknown>[] = [];
+  const recorded = async () => {
+    await Promise.all(recording.splice(0));
+  };
 
   while (attempts < request.maxAttempts && clock() < request.deadline && !request.signal?.aborted) {
     const view = await breaker.view(names);
@@ -124,7 +130,17 @@ export async function runFailover<I extends FailoverInstance, R>(
       instance,
       admission: admission(view.get(instance.name) ?? freshRecord(instance.name), now),
     }));
-    const candidates = admissions.filter((a) => a.admission.kind !== 'blocked' && !tried.has(a.instance.name));
+    const eligible = admissions.filter((a) => a.admission.kind !== 'blocked' && !tried.has(a.instance.name));
+    // An instance whose failure (seen by another request here) is still being recorded is held back while others
+    // can serve; when only such instances are left, the request waits for their records and decides on those.
+    const candidates = eligible.filter((c) => !breaker.heldBack(c.instance.name));
+    if (candidates.length === 0 && eligible.length > 0) {
+      if (settles++ < request.maxAttempts) {
+        await breaker.settle(eligible.map((c) => c.instance.name));
+        continue;
+      }
+      candidates.push(...eligible);
+    }
     const pinned = candidates.find((c) => c.instance.name === request.preferred && c.admission.kind === 'pass');
     const bestPriority = Math.min(...candidates.map((c) => c.instance.priority));
     const pick =
@@ -134,6 +150,12 @@ export async function runFailover<I extends FailoverInstance, R>(
             candidates.map((c) => c.instance),
             deps.random,
           );
+    if (!pick && recording.length > 0) {
+      // Decide on this request's own failures as recorded (a 429's cool-down, an opened circuit), not on the view
+      // from before them.
+      await recorded();
+      continue;
+    }
     if (!pick) {
       // Nothing untried is eligible. Wait for a rate-limited instance if its cool-down ends soon enough.
       const waitable = admissions
@@ -192,6 +214,7 @@ export async function runFailover<I extends FailoverInstance, R>(
       await breaker.releaseProbe(pick.name, request.requestId);
     }
     if (!isFailureClass(verdict.class)) {
+      await recorded();
       return {
         kind: 'answered',
         instance: pick.name,
@@ -204,18 +227,22 @@ export async function runFailover<I extends FailoverInstance, R>(
 
     const message = scrubMessage(result.message);
     failures.push({ instance: pick.name, class: verdict.class, status: result.observation.status ?? null, message });
-    await breaker.recordFailure(pick.name, {
-      class: verdict.class,
-      // A 429 that names no wait still cools the instance briefly rather than being retried at once.
-      retryAfterMs: verdict.retryAfterMs ?? (verdict.class === 'rate_limited' ? DEFAULT_RATE_LIMIT_COOLDOWN_MS : null),
-      status: result.observation.status ?? null,
-      message,
-      requestId: request.requestId,
-    });
+    recording.push(
+      breaker.recordFailure(pick.name, {
+        class: verdict.class,
+        // A 429 that names no wait still cools the instance briefly rather than being retried at once.
+        retryAfterMs:
+          verdict.retryAfterMs ?? (verdict.class === 'rate_limited' ? DEFAULT_RATE_LIMIT_COOLDOWN_MS : null),
+        status: result.observation.status ?? null,
+        message,
+        requestId: request.requestId,
+      }),
+    );
     tried.add(pick.name);
     previous = pick.name;
   }
 
+  await recorded();
   return exhausted(request, deps, attempts, failures);
 }
 

@@ -4,6 +4,8 @@ import { type BreakerRecord, freshRecord } from '../../shared/resilience/breaker
 import {
   type BreakerChange,
   type FailureReport,
+  hasUnconfirmedFailures,
+  isMootFailure,
   onFailure,
   onSuccess,
   releaseProbe,
@@ -430,5 +432,42 @@ describe('in half-open, only the probe holder decides', () => {
     expect(straggler.record.circuit.state).toBe('half_open');
     expect(straggler.record.consecutiveFailures).toBe(record.consecutiveFailures + 1);
     expect(holder.transitions).toEqual(['circuit_open']);
+  });
+});
+
+describe('isMootFailure', () => {
+  const opened = failAt(freshRecord('primary'), [T0, T0 + 1, T0 + 2]).record;
+
+  it('is true for a failure that only counts on an open circuit', () => {
+    expect(isMootFailure(opened, onFailure(opened, TRANSIENT, T0 + 3, EXACT))).toBe(true);
+  });
+
+  it('is false for a failure that asks for a cool-down ending after the open circuit’s retry time', () => {
+    const longWait: FailureReport = { class: 'rate_limited', retryAfterMs: 10 * EXACT.initialBackoffSeconds * SECOND };
+    expect(isMootFailure(opened, onFailure(opened, longWait, T0 + 3, EXACT))).toBe(false);
+  });
+
+  it('is false on a closed circuit, where every failure counts towards opening it', () => {
+    const closed = failAt(freshRecord('primary'), [T0]).record;
+    expect(isMootFailure(closed, onFailure(closed, TRANSIENT, T0 + 1, EXACT))).toBe(false);
+  });
+
+  it('is false for a change that makes a transition (the probe holder failing reopens)', () => {
+    const probing = written(takeProbe(opened, 'probe-1', T0 + 61 * SECOND, T0 + 91 * SECOND)).record;
+    const change = onFailure(probing, { ...TRANSIENT, reporter: 'probe-1' }, T0 + 62 * SECOND, EXACT);
+    expect(change.transitions).toEqual(['circuit_open']);
+    expect(isMootFailure(probing, change)).toBe(false);
+  });
+});
+
+describe('hasUnconfirmedFailures', () => {
+  it('is true for a closed circuit with failures no success has cleared, false when clean or open', () => {
+    const oneFailure = failAt(freshRecord('primary'), [T0]).record;
+    const opened = failAt(freshRecord('primary'), [T0, T0 + 1, T0 + 2]).record;
+    const cleared = written(onSuccess(oneFailure, T0 + 1, EXACT)).record;
+    expect(hasUnconfirmedFailures(oneFailure)).toBe(true);
+    expect(hasUnconfirmedFailures(cleared)).toBe(false);
+    expect(hasUnconfirmedFailures(opened)).toBe(false);
+    expect(hasUnconfirmedFailures(freshRecord('primary'))).toBe(false);
   });
 });

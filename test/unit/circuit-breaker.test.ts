@@ -254,6 +254,46 @@ describe('CircuitBreaker', () => {
       expect(load).toHaveBeenCalledWith(['openai-east']);
     });
 
+    it('shares one read between concurrent views of the same instance', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const load = jest.spyOn(store, 'load');
+      const breaker = breakerOver(store);
+      await breaker.recordFailure('openai-east', HTTP_503);
+      load.mockClear();
+
+      // Act
+      const views = await Promise.all(Array.from({ length: 20 }, () => breaker.view(['openai-east'])));
+
+      // Assess
+      expect(load).toHaveBeenCalledTimes(1);
+      expect(views.every((v) => v.get('openai-east')?.consecutiveFailures === 1)).toBe(true);
+    });
+
+    it('reads an instance with unconfirmed failures on every view, and trusts it again for cacheMs once it opens', async () => {
+      // Prepare: another container's failure; this container has read it.
+      const store = new MemoryBreakerStore();
+      const theirs = breakerOver(store);
+      const mine = breakerOver(store);
+      await theirs.recordFailure('openai-east', { ...HTTP_503, requestId: 'a' });
+      await mine.view(['openai-east']);
+      const load = jest.spyOn(store, 'load');
+
+      // Act: within cacheMs, two views while closed with a failure, then the other container opens it.
+      await mine.view(['openai-east']);
+      await theirs.recordFailure('openai-east', { ...HTTP_503, requestId: 'b' });
+      await theirs.recordFailure('openai-east', { ...HTTP_503, requestId: 'c' });
+      const seen = (await mine.view(['openai-east'])).get('openai-east');
+      const readsBeforeOpenView = load.mock.calls.length;
+      await mine.view(['openai-east']);
+      await mine.view(['openai-east']);
+
+      // Assess: the mine.view calls read each time until the record was open; theirs wrote without reading.
+      expect(seen?.circuit.state).toBe('open');
+      expect(load.mock.calls.length).toBe(readsBeforeOpenView);
+      expect(readsBeforeOpenView).toBeGreaterThanOrEqual(2);
+    });
+
     it('only loads the instances whose cache entry is stale', async () => {
       // Prepare
       const store = new MemoryBreakerStore();
@@ -266,6 +306,99 @@ describe('CircuitBreaker', () => {
 
       // Assess
       expect(load).toHaveBeenLastCalledWith(['claude-main']);
+    });
+  });
+
+  describe('concurrent failures on one instance', () => {
+    it('open it once, append every failure event, and stop retrying writes once the circuit is open', async () => {
+      // Prepare: 100 requests in 10 containers fail on the same instance at once; all read version 0 first.
+      const store = new MemoryBreakerStore();
+      const save = jest.spyOn(store, 'save');
+      const log = new MemoryLog();
+      const containers = Array.from({ length: 10 }, () => breakerOver(store, log));
+
+      // Act
+      const records = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          containers[i % 10].recordFailure('openai-east', { ...HTTP_503, requestId: `req-${i}` }),
+        ),
+      );
+
+      // Assess: threshold 3 → the third write opens; every later writer sees the open circuit and stops.
+      expect(store.events.filter((e) => e.type === 'circuit_open')).toHaveLength(1);
+      expect(store.events.filter((e) => e.type === 'failure')).toHaveLength(100);
+      expect(new Set(store.events.map((e) => e.id)).size).toBe(store.events.length);
+      // Without the stop, every writer would keep racing for up to 10 rounds to count on the open circuit.
+      expect(save.mock.calls.length).toBeLessThanOrEqual(100 * EXACT.failureThreshold);
+      expect(records.filter((r) => r.circuit.state !== 'open')).toHaveLength(EXACT.failureThreshold - 1);
+      expect(store.records.get('openai-east')?.circuit.state).toBe('open');
+      expect(log.lines.some((l) => l.message.includes('lost too many races'))).toBe(false);
+    });
+
+    it('still writes a lost-race failure whose Retry-After ends after the open circuit’s retry time', async () => {
+      // Prepare: another container opened the circuit (retry in 60 s) after this one read version 2.
+      const store = new MemoryBreakerStore();
+      const mine = breakerOver(store);
+      const theirs = breakerOver(store);
+      await theirs.recordFailure('openai-east', { ...HTTP_503, requestId: 'a' });
+      await theirs.recordFailure('openai-east', { ...HTTP_503, requestId: 'b' });
+      await mine.view(['openai-east']);
+      const opened = await theirs.recordFailure('openai-east', { ...HTTP_503, requestId: 'c' });
+      expect(opened.circuit.state).toBe('open');
+      const retryAt = opened.circuit.state === 'open' ? opened.circuit.retryAt : 0;
+
+      // Act: a 429 asking for 120 s loses its race, then is written on top of the open record.
+      const record = await mine.recordFailure('openai-east', {
+        ...HTTP_503,
+        class: 'rate_limited',
+        status: 429,
+        retryAfterMs: 120_000,
+        requestId: 'd',
+      });
+
+      // Assess
+      expect(record.cooldownUntil).toBe(now + 120_000);
+      expect(record.cooldownUntil).toBeGreaterThan(retryAt);
+      expect(store.records.get('openai-east')).toEqual(record);
+    });
+  });
+
+  describe('holding back an instance whose failure is being recorded', () => {
+    it('holds the instance back until the failure is written, and settle waits for the write', async () => {
+      // Prepare: a store whose next save answers only when released.
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store);
+      const realSave = store.save.bind(store);
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      store.save = async (...args) => {
+        await gate;
+        return realSave(...args);
+      };
+
+      // Act
+      const write = breaker.recordFailure('openai-east', HTTP_503);
+      const heldWhilePending = breaker.heldBack('openai-east');
+      const otherHeld = breaker.heldBack('claude-main');
+      let settled = false;
+      const settling = breaker.settle(['openai-east', 'claude-main']).then(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      const settledBeforeWrite = settled;
+      release();
+      await write;
+      await settling;
+
+      // Assess
+      expect(heldWhilePending).toBe(true);
+      expect(otherHeld).toBe(false);
+      expect(settledBeforeWrite).toBe(false);
+      expect(settled).toBe(true);
+      expect(breaker.heldBack('openai-east')).toBe(false);
+      expect(store.records.get('openai-east')?.consecutiveFailures).toBe(1);
     });
   });
 

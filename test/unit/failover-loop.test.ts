@@ -226,6 +226,96 @@ describe('runFailover', () => {
     expect(result).toMatchObject({ kind: 'exhausted', status: 503, attempts: 2 });
   });
 
+  describe('recording failures without blocking the failover', () => {
+    /** Holds every breaker save of `store` until `release` is called. */
+    function holdSaves(): { release: () => void; held: () => number } {
+      const realSave = store.save.bind(store);
+      let release: () => void = () => {};
+      let held = 0;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      store.save = async (...args) => {
+        held++;
+        await gate;
+        return realSave(...args);
+      };
+      return { release: () => release(), held: () => held };
+    }
+
+    it('sends the retry while the failure is still being written, and answers only once it is written', async () => {
+      // Prepare
+      const saves = holdSaves();
+      let savesHeldWhenBackupAsked = -1;
+      const attempt = jest.fn(async (instance: FailoverInstance): Promise<Reply> => {
+        if (instance.name === 'primary') return http(503);
+        savesHeldWhenBackupAsked = saves.held();
+        return OK;
+      });
+      let answered = false;
+
+      // Act
+      const running = runFailover(request([PRIMARY, BACKUP], attempt), deps).then((r) => {
+        answered = true;
+        return r;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      const answeredBeforeWrite = answered;
+      saves.release();
+      const result = await running;
+
+      // Assess
+      expect(savesHeldWhenBackupAsked).toBe(1);
+      expect(answeredBeforeWrite).toBe(false);
+      expect(result).toMatchObject({ kind: 'answered', instance: 'backup' });
+      expect(store.records.get('primary')?.consecutiveFailures).toBe(1);
+    });
+
+    it('holds back, for other requests, an instance whose failure is being written', async () => {
+      // Prepare: request 1 fails on the primary; its failure write is held.
+      const saves = holdSaves();
+      const first = runFailover(
+        request([PRIMARY, BACKUP], upstream({ primary: [http(503)], backup: [OK] }), { requestId: 'req-1' }),
+        deps,
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(breaker.heldBack('primary')).toBe(true);
+
+      // Act: request 2 arrives meanwhile.
+      const secondAttempt = upstream({ primary: [OK], backup: [OK] });
+      const second = runFailover(request([PRIMARY, BACKUP], secondAttempt, { requestId: 'req-2' }), deps);
+      saves.release();
+      const results = await Promise.all([first, second]);
+
+      // Assess
+      expect(triedNames(secondAttempt)).toEqual(['backup']);
+      expect(results.map((r) => r.kind)).toEqual(['answered', 'answered']);
+    });
+
+    it('with only the held-back instance left, waits for its failure to be written and decides on it', async () => {
+      // Prepare: two failures recorded already; request 1's failure (the third) opens the circuit, held.
+      await breaker.recordFailure('primary', { ...OPEN_IT, requestId: 'a' });
+      await breaker.recordFailure('primary', { ...OPEN_IT, requestId: 'b' });
+      const saves = holdSaves();
+      const first = runFailover(request([PRIMARY], upstream({ primary: [http(503)] }), { requestId: 'req-1' }), deps);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      // Act
+      const secondAttempt = upstream({ primary: [OK] });
+      const second = runFailover(request([PRIMARY], secondAttempt, { requestId: 'req-2' }), deps);
+      await new Promise((resolve) => setImmediate(resolve));
+      const triedBeforeWrite = secondAttempt.mock.calls.length;
+      saves.release();
+      const results = await Promise.all([first, second]);
+
+      // Assess: request 2 never reached the instance its peer had just seen fail; the circuit it waited for is open.
+      expect(triedBeforeWrite).toBe(0);
+      expect(secondAttempt).not.toHaveBeenCalled();
+      expect(results.map((r) => r.kind)).toEqual(['exhausted', 'exhausted']);
+      expect(store.records.get('primary')?.circuit.state).toBe('open');
+    });
+  });
+
   describe('rate limits', () => {
     it('fails over at once from a 429 primary to a healthy backup, without waiting', async () => {
       // Prepare
