@@ -3,34 +3,25 @@ import { type BreakerOptions, DEFAULT_BREAKER_OPTIONS } from '../../shared/resil
 import { CircuitBreaker, type FailureDetail } from '../../shared/resilience/circuit-breaker';
 import {
   type AttemptLimits,
-  type AttemptResult,
   type FailoverDeps,
   type FailoverInstance,
   type FailoverRequest,
   runFailover,
 } from '../../shared/resilience/failover-loop';
 import { MemoryBreakerStore } from '../../shared/store/memory-breaker-store';
+import {
+  BACKUP,
+  failoverRequest,
+  http,
+  LAST_RESORT,
+  OK,
+  PRIMARY,
+  type Reply,
+  scriptedUpstream,
+} from '../support/failover-fixtures';
 
 const EXACT: BreakerOptions = { ...DEFAULT_BREAKER_OPTIONS, jitterRatio: 0 };
 const T0 = Date.UTC(2025, 0, 1);
-
-const PRIMARY: FailoverInstance = {
-  name: 'primary',
-  provider: 'openai',
-  priority: 1,
-  weight: 100,
-  firstByteTimeoutSeconds: 30,
-};
-const BACKUP: FailoverInstance = { ...PRIMARY, name: 'backup', priority: 2 };
-const LAST_RESORT: FailoverInstance = { ...PRIMARY, name: 'last-resort', priority: 3 };
-
-type Reply = AttemptResult<unknown>;
-
-const OK: Reply = { observation: { status: 200, headers: {} }, response: 'ok', message: 'HTTP 200' };
-
-function http(status: number, headers: Record<string, string> = {}): Reply {
-  return { observation: { status, headers }, response: { status }, message: `HTTP ${status}` };
-}
 
 const CONNECT_REFUSED: Reply = {
   observation: { networkError: 'connect' },
@@ -82,18 +73,10 @@ beforeEach(() => {
   };
 });
 
-/**
- * An upstream that answers each instance from its own script, one reply per attempt (the last reply repeats),
- * optionally taking `takesMs` of the fake clock per attempt.
- */
+/** An upstream answering from `script`, taking `takesMs` of the fake clock per attempt. */
 function upstream(script: Record<string, Reply[]>, takesMs = 0) {
-  const used: Record<string, number> = {};
-  return jest.fn(async (instance: FailoverInstance, _limits: AttemptLimits): Promise<Reply> => {
+  return scriptedUpstream(script, () => {
     now += takesMs;
-    const replies = script[instance.name] ?? [];
-    const index = Math.min(used[instance.name] ?? 0, replies.length - 1);
-    used[instance.name] = (used[instance.name] ?? 0) + 1;
-    return replies[index];
   });
 }
 
@@ -102,17 +85,7 @@ function request(
   attempt: FailoverRequest<FailoverInstance, unknown>['attempt'],
   overrides: Partial<FailoverRequest<FailoverInstance, unknown>> = {},
 ): FailoverRequest<FailoverInstance, unknown> {
-  return {
-    requestId: 'req-1',
-    provider: 'openai',
-    instances,
-    maxAttempts: 3,
-    rateLimitMaxDelayMs: 60_000,
-    deadline: now + 120_000,
-    probeLeaseMs: 30_000,
-    attempt,
-    ...overrides,
-  };
+  return failoverRequest(instances, attempt, now, overrides);
 }
 
 /** The names of the instances `attempt` was called with, in order. */

@@ -6,8 +6,6 @@ import { type BreakerRecord, freshRecord } from '../../shared/resilience/breaker
 import { onSuccess } from '../../shared/resilience/breaker-transitions';
 import { CircuitBreaker, type FailureDetail } from '../../shared/resilience/circuit-breaker';
 import {
-  type AttemptLimits,
-  type AttemptResult,
   type FailoverDeps,
   type FailoverInstance,
   type FailoverRequest,
@@ -15,6 +13,7 @@ import {
 } from '../../shared/resilience/failover-loop';
 import type { BreakerStore, EventStore, SaveResult } from '../../shared/store/breaker-store';
 import { MemoryBreakerStore } from '../../shared/store/memory-breaker-store';
+import { failoverRequest, http, OK, PRIMARY, type Reply, scriptedUpstream } from '../support/failover-fixtures';
 
 /** Regression tests for the defects of the code review (pure and in-memory, on a controllable clock). */
 
@@ -22,22 +21,6 @@ const EXACT: BreakerOptions = { ...DEFAULT_BREAKER_OPTIONS, jitterRatio: 0 };
 const T0 = Date.UTC(2025, 0, 1);
 const CACHE_MS = 1_000;
 const DEGRADED_MS = 2_000;
-
-const PRIMARY: FailoverInstance = {
-  name: 'primary',
-  provider: 'openai',
-  priority: 1,
-  weight: 100,
-  firstByteTimeoutSeconds: 30,
-};
-
-type Reply = AttemptResult<unknown>;
-
-const OK: Reply = { observation: { status: 200, headers: {} }, response: 'ok', message: 'HTTP 200' };
-
-function http(status: number, headers: Record<string, string> = {}): Reply {
-  return { observation: { status, headers }, response: { status }, message: `HTTP ${status}` };
-}
 
 const HTTP_503: FailureDetail = {
   class: 'transient',
@@ -134,33 +117,14 @@ function loopDeps(breaker: CircuitBreaker): FailoverDeps & { sleep: jest.Mock<Pr
   };
 }
 
-/** An upstream answering each instance from its script, one reply per attempt (the last reply repeats). */
-function upstream(script: Record<string, Reply[]>) {
-  const used: Record<string, number> = {};
-  return jest.fn(async (instance: FailoverInstance, _limits: AttemptLimits): Promise<Reply> => {
-    const replies = script[instance.name] ?? [];
-    const index = Math.min(used[instance.name] ?? 0, replies.length - 1);
-    used[instance.name] = (used[instance.name] ?? 0) + 1;
-    return replies[index];
-  });
-}
+const upstream = (script: Record<string, Reply[]>) => scriptedUpstream(script);
 
 function request(
   instances: FailoverInstance[],
   attempt: FailoverRequest<FailoverInstance, unknown>['attempt'],
   overrides: Partial<FailoverRequest<FailoverInstance, unknown>> = {},
 ): FailoverRequest<FailoverInstance, unknown> {
-  return {
-    requestId: 'req-1',
-    provider: 'openai',
-    instances,
-    maxAttempts: 3,
-    rateLimitMaxDelayMs: 60_000,
-    deadline: now + 120_000,
-    probeLeaseMs: 30_000,
-    attempt,
-    ...overrides,
-  };
+  return failoverRequest(instances, attempt, now, overrides);
 }
 
 /** Has container `other` take the probe lease of `instance` for `holder` (checked on the record it keeps). */
