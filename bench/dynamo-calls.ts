@@ -5,6 +5,7 @@ import { parseConfig } from '../shared/config/load-config';
 import { silentLog } from '../shared/observability/log';
 import type { TableNames } from '../shared/store/table-definitions';
 import { type CapacityTally, tallyCapacity } from './capacity';
+import { twoInstanceConfig } from './two-instance-config';
 
 /** DynamoDB calls per request in one regime. */
 export interface RegimeCalls {
@@ -48,14 +49,9 @@ export async function measureDynamoCalls(
   let capacity: CapacityTally = { rru: 0, wru: 0, maxItemBytes: 0, queries: 0 };
   const runtime = await startLocalRuntime({
     config: parseConfig(
-      `
-routing: { defaultProvider: openai }
-providers:
-  openai:
-    - { name: primary, baseUrl: "${primary.url}", apiKey: k1, priority: 1 }
-    - { name: backup, baseUrl: "${backup.url}", apiKey: k2, priority: 2 }
-breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 }
-`,
+      twoInstanceConfig(primary, backup, {
+        breaker: { initialBackoffSeconds: 2, maxBackoffSeconds: 8, jitterRatio: 0 },
+      }),
       {},
     ),
     dynamoEndpoint,

@@ -1,10 +1,12 @@
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { FakeProvider } from '../local/fake-provider';
+import { breakerSchema } from '../shared/config/schema';
 import { createDynamoClient } from '../shared/store/dynamo-client';
 import type { TableNames } from '../shared/store/table-definitions';
 import { stopChild } from './children';
 import { type GatewayProcess, type StoppedMessage, startGatewayProcess, type Transition } from './gateway-process';
 import { closedLoop, loadAgent, percentile, round } from './load';
+import { twoInstanceConfig } from './two-instance-config';
 
 /** The breaker settings of the fleet benchmark. */
 export const FLEET_BREAKER = {
@@ -14,6 +16,36 @@ export const FLEET_BREAKER = {
   backoffMultiplier: 2,
   jitterRatio: 0,
 } as const;
+
+/** The gateway's default breaker read cache (breaker.cacheSeconds). */
+export const DEFAULT_CACHE_SECONDS = breakerSchema.parse({}).cacheSeconds;
+
+/** One kind of breaker store the fleet runs with. */
+export interface FleetVariant {
+  store: 'shared DynamoDB' | 'in-memory per process';
+  /** breaker.cacheSeconds of a shared run (0: every request reads the breaker items); null for in-memory breakers. */
+  cacheSeconds: number | null;
+}
+
+/** The runs, in order: shared with the default read cache, shared without cache ("strict"), in-memory per process. */
+export const FLEET_VARIANTS: readonly FleetVariant[] = [
+  { store: 'shared DynamoDB', cacheSeconds: DEFAULT_CACHE_SECONDS },
+  { store: 'shared DynamoDB', cacheSeconds: 0 },
+  { store: 'in-memory per process', cacheSeconds: null },
+];
+
+/** 'shared DynamoDB, 1 s cache', 'shared DynamoDB, no cache' or 'in-memory per process'. */
+export function fleetLabel(variant: FleetVariant): string {
+  if (variant.cacheSeconds === null) return variant.store;
+  return `${variant.store}, ${variant.cacheSeconds === 0 ? 'no cache' : `${variant.cacheSeconds} s cache`}`;
+}
+
+/** Tables of their own for each shared run, so that none sees another's breaker state. */
+function tablesOf(variant: FleetVariant): TableNames | undefined {
+  if (variant.cacheSeconds === null) return undefined;
+  const prefix = `fleet-cache-${variant.cacheSeconds}`;
+  return { state: `${prefix}-state`, events: `${prefix}-events`, rollups: `${prefix}-rollups` };
+}
 
 /**
  * A burst of attempts on the dead instance: the detection, or the probe(s) of one backoff window. Attempts less than
@@ -39,8 +71,9 @@ function bursts(times: number[]): Burst[] {
 }
 
 /** One fleet run: N processes, one kind of breaker store. */
-export interface FleetRun {
-  store: 'shared DynamoDB' | 'in-memory per process';
+export interface FleetRun extends FleetVariant {
+  /** fleetLabel of the variant. */
+  label: string;
   processes: number;
   requests: number;
   /** Requests answered with something other than 2xx. */
@@ -54,14 +87,21 @@ export interface FleetRun {
   deadHits: number;
   /** When the first circuit opened, ms after the instance died. */
   firstOpenMs: number | null;
-  /** Attempts before the first circuit opened (detection). */
+  /** Attempts before the first circuit opened. */
   hitsBeforeOpen: number;
-  /** Circuit openings (the fleet's in the shared run; every process's own in the in-memory run). */
+  /**
+   * The detection: attempts before the first retry time (the first opening + the initial backoff), so those before the
+   * opening and those of containers that had not seen it yet; every attempt when no circuit opened.
+   */
+  detectionHits: number;
+  /** Circuit openings (the fleet's in a shared run; every process's own in the in-memory run). */
   openings: number;
   /** Attempts in each one-second bucket after the instance died. */
   hitsPerSecond: number[];
-  /** Attempts grouped in bursts: the detection, then one burst per backoff window. */
+  /** Every attempt grouped in bursts: usually the detection, then one burst per backoff window. */
   bursts: Burst[];
+  /** The attempts after the detection, grouped in bursts: a backoff window's probe(s) each. */
+  probeBursts: Burst[];
   /** Backoff windows that elapsed during the run after the first opening (schedule 1, 2, 4, 4, … s). */
   backoffWindowsElapsed: number;
   /** failureThreshold + one probe per elapsed backoff window, for the whole fleet. */
@@ -81,6 +121,7 @@ export interface FleetRun {
 }
 
 export interface FleetResult {
+  /** The breaker settings common to every run (each run's cacheSeconds is its own). */
   breaker: typeof FLEET_BREAKER;
   ratePerSecond: number;
   concurrency: number;
@@ -132,7 +173,8 @@ async function openingsInTable(dynamoEndpoint: string, table: string, instance: 
  * share one DynamoDB Local. Of two OpenAI instances the preferred one dies (answers 503 from then on) after a warm-up
  * during which it was healthy. `requests` requests then go round-robin across the processes, paced at
  * `ratePerSecond` with at most `concurrency` in flight, and every attempt that reaches the dead instance is counted
- * with its time. The same run is repeated with per-process in-memory breakers.
+ * with its time. The run is made once per FLEET_VARIANTS entry: shared with the default breaker read cache, shared
+ * with no cache (every request reads the breaker items), and per-process in-memory breakers.
  */
 export async function measureFleet(
   dynamoEndpoint: string,
@@ -154,26 +196,24 @@ export async function measureFleet(
   const log = options.log ?? (() => {});
   const dead = await FakeProvider.start('dead', { kind: 'ok' });
   const healthy = await FakeProvider.start('healthy', { kind: 'ok' });
-  const configYaml = `
-routing: { defaultProvider: openai }
-providers:
-  openai:
-    - { name: dead, baseUrl: "${dead.url}", apiKey: k1, priority: 1, requestTimeoutSeconds: 5, firstByteTimeoutSeconds: 3 }
-    - { name: healthy, baseUrl: "${healthy.url}", apiKey: k2, priority: 2, requestTimeoutSeconds: 5, firstByteTimeoutSeconds: 3 }
-breaker: ${JSON.stringify(FLEET_BREAKER)}
-retry: { maxAttempts: 3, totalTimeoutSeconds: 20 }
-store: { timeoutSeconds: 1 }
-`;
-  const tables: TableNames = { state: 'fleet-state', events: 'fleet-events', rollups: 'fleet-rollups' };
+  const configYaml = (variant: FleetVariant) =>
+    twoInstanceConfig(dead, healthy, {
+      instance: { requestTimeoutSeconds: 5, firstByteTimeoutSeconds: 3 },
+      breaker: variant.cacheSeconds === null ? FLEET_BREAKER : { ...FLEET_BREAKER, cacheSeconds: variant.cacheSeconds },
+      retry: { maxAttempts: 3, totalTimeoutSeconds: 20 },
+      store: { timeoutSeconds: 1 },
+    });
   const runs: FleetRun[] = [];
   try {
-    for (const memoryStore of [false, true]) {
+    for (const variant of FLEET_VARIANTS) {
+      const memoryStore = variant.cacheSeconds === null;
+      const tables = tablesOf(variant);
       const members: GatewayProcess[] = [];
       const agent = loadAgent(concurrency);
       try {
         // The first creates the tables; the others start together once they exist.
         const start = (createTables: boolean) =>
-          startGatewayProcess({ configYaml, dynamoEndpoint, tables, memoryStore, createTables });
+          startGatewayProcess({ configYaml: configYaml(variant), dynamoEndpoint, tables, memoryStore, createTables });
         members.push(await start(!memoryStore));
         const rest = await Promise.allSettled(Array.from({ length: processes - 1 }, () => start(false)));
         for (const r of rest) if (r.status === 'fulfilled') members.push(r.value);
@@ -213,16 +253,18 @@ store: { timeoutSeconds: 1 }
           .slice(firstHit)
           .map((h) => h.at - t0)
           .sort((a, b) => a - b);
-        const openings = memoryStore
-          ? usage
+        const openings = tables
+          ? (await openingsInTable(dynamoEndpoint, tables.events, 'dead')).map((t) => t - t0)
+          : usage
               .flatMap((u) => u.transitions)
               .filter((t: Transition) => t.type === 'circuit_open' && t.instance === 'dead')
               .map((t) => t.timestamp - t0)
-              .sort((a, b) => a - b)
-          : (await openingsInTable(dynamoEndpoint, tables.events, 'dead')).map((t) => t - t0);
+              .sort((a, b) => a - b);
         const perSecond = Array.from({ length: Math.ceil(endMs / 1000) }, () => 0);
         for (const t of hits) perSecond[Math.min(perSecond.length - 1, Math.max(0, Math.floor(t / 1000)))]++;
         const firstOpenMs = openings[0] ?? null;
+        const detectionEndMs =
+          firstOpenMs === null ? Number.POSITIVE_INFINITY : firstOpenMs + FLEET_BREAKER.initialBackoffSeconds * 1000;
         const elapsed = firstOpenMs === null ? 0 : windowsElapsed(firstOpenMs, endMs);
         const served = run.latencies.length;
         const commands: Record<string, number> = {};
@@ -231,7 +273,8 @@ store: { timeoutSeconds: 1 }
         }
         const calls = Object.values(commands).reduce((a, b) => a + b, 0);
         const fleetRun: FleetRun = {
-          store: memoryStore ? 'in-memory per process' : 'shared DynamoDB',
+          ...variant,
+          label: fleetLabel(variant),
           processes,
           requests: served,
           errors: run.errors,
@@ -241,9 +284,11 @@ store: { timeoutSeconds: 1 }
           deadHits: hits.length,
           firstOpenMs: firstOpenMs === null ? null : Math.round(firstOpenMs),
           hitsBeforeOpen: hits.filter((t) => firstOpenMs === null || t < firstOpenMs).length,
+          detectionHits: hits.filter((t) => t < detectionEndMs).length,
           openings: openings.length,
           hitsPerSecond: perSecond,
           bursts: bursts(hits),
+          probeBursts: bursts(hits.filter((t) => t >= detectionEndMs)),
           backoffWindowsElapsed: elapsed,
           target: FLEET_BREAKER.failureThreshold + elapsed,
           dynamo: {
@@ -258,7 +303,7 @@ store: { timeoutSeconds: 1 }
         };
         runs.push(fleetRun);
         log(
-          `fleet (${fleetRun.store}): ${fleetRun.deadHits} attempts on the dead instance (target ≤ ${fleetRun.target}), ${fleetRun.hitsBeforeOpen} before the first opening at ${fleetRun.firstOpenMs} ms, ${fleetRun.openings} openings, bursts ${fleetRun.bursts.map((w) => w.hits).join('/')}, per second ${fleetRun.hitsPerSecond.join(' ')}; ${fleetRun.errors} errors ${JSON.stringify(errorStatuses)}, ${fleetRun.storeErrors} store errors, p50 ${fleetRun.p50Ms} ms, p99 ${fleetRun.p99Ms} ms, DynamoDB ${JSON.stringify(commands)}`,
+          `fleet (${fleetRun.label}): ${fleetRun.deadHits} attempts on the dead instance (target ≤ ${fleetRun.target}), detection ${fleetRun.detectionHits} (${fleetRun.hitsBeforeOpen} before the first opening at ${fleetRun.firstOpenMs} ms), probes ${fleetRun.probeBursts.map((w) => w.hits).join('/')}, ${fleetRun.openings} openings, bursts ${fleetRun.bursts.map((w) => w.hits).join('/')}, ${fleetRun.requests} requests in ${fleetRun.seconds} s, per second ${fleetRun.hitsPerSecond.join(' ')}; ${fleetRun.errors} errors ${JSON.stringify(errorStatuses)}, ${fleetRun.storeErrors} store errors, p50 ${fleetRun.p50Ms} ms, p99 ${fleetRun.p99Ms} ms, DynamoDB ${fleetRun.dynamo.callsPerRequest} calls, ${fleetRun.dynamo.rruPerRequest} RRU, ${fleetRun.dynamo.wruPerRequest} WRU per request ${JSON.stringify(commands)}`,
         );
       } finally {
         agent.destroy();

@@ -1,7 +1,7 @@
 import { costPerMillion, PRICES } from './capacity';
 import type { BundleColdStart } from './cold-start';
 import type { RegimeCalls } from './dynamo-calls';
-import type { FleetResult, FleetRun } from './fleet';
+import { BURST_GAP_MS, DEFAULT_CACHE_SECONDS, type FleetResult, type FleetRun, fleetLabel } from './fleet';
 import { round } from './load';
 import type { OverheadCell, OverheadResult, PathNumbers } from './overhead';
 import type { PortkeyStatus } from './portkey';
@@ -100,60 +100,185 @@ function streamingSection(r: BenchResults): string[] {
   ];
 }
 
+/**
+ * The fleet runs, each with its variant. In results recorded before the variants existed (two runs, no cacheSeconds,
+ * label, detectionHits or probeBursts) the shared store had the then default 1 s read cache, and the first burst
+ * stands for the detection.
+ */
+function fleetRuns(fleet: FleetResult): FleetRun[] {
+  return fleet.runs.map((run) => {
+    const cacheSeconds = run.cacheSeconds !== undefined ? run.cacheSeconds : run.store === 'shared DynamoDB' ? 1 : null;
+    return {
+      ...run,
+      cacheSeconds,
+      label: run.label ?? fleetLabel({ store: run.store, cacheSeconds }),
+      detectionHits: run.detectionHits ?? run.bursts[0]?.hits ?? 0,
+      probeBursts: run.probeBursts ?? run.bursts.slice(1),
+    };
+  });
+}
+
+/** The shared run with a breaker read cache (the default), or the one without ("strict"). */
+function sharedRun(runs: FleetRun[], cache: 'cached' | 'strict'): FleetRun | undefined {
+  return runs.find((x) => x.store === 'shared DynamoDB' && (cache === 'strict') === (x.cacheSeconds === 0));
+}
+
+/** Attempts of the detection, and how many of them reached the instance after its circuit first opened. */
+function detectionOf(run: FleetRun): { hits: number; afterOpening: number } {
+  return { hits: run.detectionHits, afterOpening: Math.max(0, run.detectionHits - run.hitsBeforeOpen) };
+}
+
+/** Attempts per burst after the detection (one burst per backoff window), or '–'. */
+function laterBursts(run: FleetRun): string {
+  return run.probeBursts.length > 0 ? run.probeBursts.map((x) => x.hits).join(', ') : '–';
+}
+
+function fleetCost(run: FleetRun): number {
+  return costPerMillion(run.dynamo.rruPerRequest, run.dynamo.wruPerRequest);
+}
+
 function fleetRow(run: FleetRun): string {
-  return `| ${run.store} | ${run.processes} | ${run.requests} | ${run.errors} | **${run.deadHits}** | ${run.target} | ${run.bursts[0]?.hits ?? 0} | ${
-    run.bursts.length > 1
-      ? run.bursts
-          .slice(1)
-          .map((b) => b.hits)
-          .join(', ')
-      : '–'
-  } | ${run.firstOpenMs ?? '–'} | ${run.openings} | ${run.storeErrors} | ${ms(run.p50Ms)} / ${ms(run.p99Ms)} | ${run.dynamo.callsPerRequest} |`;
+  return `| ${run.label} | ${run.processes} | ${run.requests} | ${run.errors} | **${run.deadHits}** | ${run.target} | ${detectionOf(run).hits} | ${laterBursts(run)} | ${run.firstOpenMs ?? '–'} | ${run.openings} | ${run.storeErrors} | ${ms(run.p50Ms)} / ${ms(run.p99Ms)} | ${run.dynamo.callsPerRequest} | ${run.dynamo.rruPerRequest} / ${run.dynamo.wruPerRequest} | ${dollars(fleetCost(run))} |`;
+}
+
+/** How one variant is set up, for the description of the runs. */
+function fleetSetup(run: FleetRun): string {
+  if (run.cacheSeconds === null) return 'per-process in-memory breakers (`MemoryBreakerStore`)';
+  if (run.cacheSeconds === 0) {
+    return 'the shared store with `breaker.cacheSeconds: 0` (every request reads the breaker items: strict coherence)';
+  }
+  return `the shared store with a ${run.cacheSeconds} s breaker read cache (\`breaker.cacheSeconds\`${run.cacheSeconds === DEFAULT_CACHE_SECONDS ? ', the default' : ''})`;
+}
+
+/** Whether a run met the target, and where the attempts beyond it went: the detection or the backoff windows. */
+function fleetVerdict(
+  run: FleetRun,
+  failureThreshold: number,
+  /** Why attempts beyond the threshold reached the instance before the first opening, and after it. */
+  causes: { before: string; after: string },
+): string {
+  const target = `${run.deadHits} attempts on the dead instance against a target of ${run.target} (failureThreshold ${failureThreshold} + ${run.backoffWindowsElapsed} elapsed backoff window(s))`;
+  if (run.firstOpenMs === null) return `${target}: **missed** — the circuit never opened.`;
+  if (run.deadHits <= run.target) return `${target}: **met**.`;
+  const { hits: detection, afterOpening } = detectionOf(run);
+  const laterHits = run.probeBursts.reduce((sum, x) => sum + x.hits, 0);
+  const misses: string[] = [];
+  if (detection > failureThreshold) {
+    misses.push(
+      `the detection had ${detection} attempts, ${detection - failureThreshold} beyond the threshold, ${Math.max(0, detection - afterOpening - failureThreshold)} of them before the circuit opened (${causes.before}) and ${afterOpening} after it (${causes.after})`,
+    );
+  }
+  if (laterHits > run.backoffWindowsElapsed) {
+    misses.push(
+      `the backoff windows had ${laterHits} attempts in ${run.probeBursts.length} burst(s) (${laterBursts(run)}) where one probe per elapsed window allows ${run.backoffWindowsElapsed}`,
+    );
+  }
+  return `${target}: **missed by ${run.deadHits - run.target}** — ${misses.join('; ')}.`;
+}
+
+function batchGetsPerRequest(run: FleetRun): number {
+  return round((run.dynamo.commands.BatchGetItemCommand ?? 0) / Math.max(1, run.requests), 3);
+}
+
+/** When the fleet served clearly less than the rate asked: by how much, and what that did to the run. */
+function paceNote(run: FleetRun, fleet: FleetResult): string {
+  const served = run.requests / Math.max(0.001, run.seconds);
+  if (served >= fleet.ratePerSecond * 0.9) return '';
+  return ` The fleet served only ${Math.round(served)} of the ${fleet.ratePerSecond} req/s asked: each request waited for its reads of DynamoDB Local (which shares the machine's cores), and with at most ${fleet.concurrency} in flight that bounds the rate; so the run lasted ${run.seconds} s and saw ${run.backoffWindowsElapsed} backoff windows, which raises its target.`;
+}
+
+/** The run's DynamoDB use per request: calls (BatchGetItem among them), request units and dollars. */
+function fleetUsage(run: FleetRun): string {
+  const batchGets = batchGetsPerRequest(run);
+  return `${run.dynamo.callsPerRequest} DynamoDB calls per request (${batchGets} BatchGetItem), ${run.dynamo.rruPerRequest} RRU + ${run.dynamo.wruPerRequest} WRU = ${dollars(fleetCost(run))} per million requests, client p50 / p99 ${ms(run.p50Ms)} / ${ms(run.p99Ms)} ms`;
+}
+
+/** What the fleet runs show, from their numbers. */
+function fleetReading(fleet: FleetResult, runs: FleetRun[]): string[] {
+  const cached = sharedRun(runs, 'cached');
+  const strict = sharedRun(runs, 'strict');
+  const memory = runs.find((x) => x.store === 'in-memory per process');
+  const threshold = fleet.breaker.failureThreshold;
+  const bullets: string[] = [];
+  /** The detection against its bound, split at the first opening. */
+  const detection = (run: FleetRun, bound: number) => {
+    const { hits, afterOpening } = detectionOf(run);
+    if (run.firstOpenMs === null) return `measured ${hits} attempts, and no circuit opened`;
+    const split = `measured ${hits} (${run.hitsBeforeOpen} before the first opening at ${run.firstOpenMs ?? '–'} ms, ${afterOpening} after it)`;
+    if (hits <= bound) return `${split}, within that bound`;
+    return `${split}, ${hits - bound} above it: ${Math.max(0, run.hitsBeforeOpen - threshold)} attempts beyond the threshold went out before the failures that opened the circuit had been written, which took ${run.firstOpenMs ?? '–'} ms`;
+  };
+  const writes = (run: FleetRun) => {
+    const n = run.dynamo.commands.TransactWriteItemsCommand ?? 0;
+    return `${run.label}: ${n} TransactWriteItems for ${run.deadHits} failed attempts, ${round(n / Math.max(1, run.deadHits), 2)} per failed attempt`;
+  };
+  /** Attempts that went out while the shared record still showed the circuit closed. */
+  const sharedBefore = `sent while the stored record still showed fewer than ${threshold} failures, before the failures that opened it had been written; a container holds the instance back only while its own failure write is pending`;
+  if (cached) {
+    const c = cached.cacheSeconds;
+    bullets.push(
+      `- **${cached.label}**: ${fleetVerdict(cached, threshold, {
+        before: sharedBefore,
+        after: `containers whose cached read predated the opening, about one attempt each: up to ${cached.processes} here`,
+      })} A container trusts a read that shows the instance healthy for up to ${c} s. Once a read shows unconfirmed failures (circuit closed, consecutive failures > 0) it reads the instance again on every request, and while its own failure write is pending it holds the instance back and sends elsewhere; the write runs while the request's next attempt is in flight. So a container whose cached read predates the opening sends about one attempt before it learns: detection is bounded by roughly failureThreshold + one attempt per container with a stale cache, ${threshold} + ${cached.processes} = ${threshold + cached.processes} here; ${detection(cached, threshold + cached.processes)}. Probes after detection: ${laterBursts(cached)}. ${fleetUsage(cached)}.${paceNote(cached, fleet)}`,
+    );
+  }
+  if (strict) {
+    bullets.push(
+      `- **${strict.label}**: ${fleetVerdict(strict, threshold, {
+        before: sharedBefore,
+        after: 'requests that had read the breaker items before the opening was written, i.e. already in flight',
+      })} Every request reads the breaker items (concurrent requests of one container share a read in flight), so detection is bounded by failureThreshold + the attempts already in flight (at most ${fleet.concurrency} requests were in flight here): ${threshold} + ${fleet.concurrency} = ${threshold + fleet.concurrency}; ${detection(strict, threshold + fleet.concurrency)}. Probes after detection: ${laterBursts(strict)}. The price is a read on the request path of every request: ${fleetUsage(strict)}.${batchGetsPerRequest(strict) > 1.5 ? ' That is about two BatchGetItem per request, not one: the request reads both instances before it picks one, and reads the instance it used again before recording the outcome (at cache age 0 every cached record is stale, and the outcome recording does its own read).' : ''}${paceNote(strict, fleet)}`,
+    );
+  }
+  if (cached && strict) {
+    bullets.push(
+      `- **Cache or none**: dropping the ${cached.cacheSeconds} s cache took detection from ${detectionOf(cached).hits} to ${detectionOf(strict).hits} attempts and the total from ${cached.deadHits} to ${strict.deadHits}, for ${ratio(strict.dynamo.rruPerRequest, cached.dynamo.rruPerRequest)} the read units (${cached.dynamo.rruPerRequest} → ${strict.dynamo.rruPerRequest} RRU per request) and ${dollars(fleetCost(cached))} → ${dollars(fleetCost(strict))} per million requests during the outage, with client p50 ${ms(cached.p50Ms)} → ${ms(strict.p50Ms)} ms and p99 ${ms(cached.p99Ms)} → ${ms(strict.p99Ms)} ms. The reads do not stop once the instances are healthy again: without the cache every request reads the breaker items (requests in flight in one container share a read), where the cached gateway reads about once per container-second (section 4).`,
+    );
+  }
+  const shared = [cached, strict].filter((x): x is FleetRun => x !== undefined);
+  if (shared.length > 0) {
+    bullets.push(
+      `- **Failure writes**: the failures of ${shared[0].processes} containers race for one breaker item (conditional writes on its version). A failure write that loses the race while the circuit is still closed is retried (the failure must be counted); one that loses it against a circuit already open is not (its failure event is still appended). TransactWriteItems also carry the probe leases and their outcomes. Measured: ${shared.map(writes).join('; ')}.${shared.some((x) => x.storeErrors > 0) ? ` Store errors (${shared.map((x) => `${x.storeErrors} ${x.label}`).join(', ')}) put a container on its in-memory view for 2 s, during which it does not see the shared circuit.` : ''}`,
+    );
+  }
+  if (memory && shared.length > 0) {
+    bullets.push(
+      `- **${memory.label}**: ${fleetVerdict(memory, threshold, {
+        before: 'every process sends until its own circuit opens',
+        after: `processes whose own circuit had not opened yet, each needing ${threshold} failures of its own`,
+      })} Every process probes on its own in each window (${laterBursts(memory)}) against ${laterBursts(shared[0])} for ${shared[0].label}: ${ratio(memory.deadHits, shared[0].deadHits)} as many attempts in all.`,
+    );
+  }
+  return bullets.length > 0 ? ['Reading it:', '', ...bullets, ''] : [];
 }
 
 function fleetSection(r: BenchResults): string[] {
   const { fleet } = r;
-  const shared = fleet.runs.find((x) => x.store === 'shared DynamoDB');
-  const memory = fleet.runs.find((x) => x.store !== 'shared DynamoDB');
-  const seconds = Math.max(...fleet.runs.map((x) => x.hitsPerSecond.length));
+  const runs = fleetRuns(fleet);
+  const first = runs[0];
+  const seconds = Math.max(...runs.map((x) => x.hitsPerSecond.length));
   const b = fleet.breaker;
-  const lines = [
+  return [
     '## 3. Fleet coherence',
     '',
-    `${shared?.processes ?? 8} gateway processes (separate Node processes, each with its own cache, like ${shared?.processes ?? 8} Lambda containers) share one DynamoDB Local. Two OpenAI instances: \`dead\` (priority 1) and \`healthy\` (priority 2). Breaker: failureThreshold ${b.failureThreshold}, backoff ${b.initialBackoffSeconds} s × ${b.backoffMultiplier} up to ${b.maxBackoffSeconds} s, no jitter, 1 s breaker read cache. After a warm-up of ${fleet.warmupRequests} requests with both instances healthy, \`dead\` starts answering 503 and ${shared?.requests ?? 2000} requests go round-robin across the processes at ${fleet.ratePerSecond} req/s with at most ${fleet.concurrency} in flight; every attempt that reaches \`dead\` is counted with its time. Then the same with per-process in-memory breakers (\`MemoryBreakerStore\`). Target: no more than failureThreshold + one probe per backoff window for the whole fleet. Attempts are grouped in bursts (attempts less than 400 ms apart; the shortest backoff is 1 s): the first burst is the detection, each later one a backoff window's probe(s). Circuit openings come from the \`circuit_open\` events (shared: the events table; in-memory: each process's store).`,
+    `${first?.processes ?? 8} gateway processes (separate Node processes, each with its own cache, like ${first?.processes ?? 8} Lambda containers) share one DynamoDB Local. Two OpenAI instances: \`dead\` (priority 1) and \`healthy\` (priority 2). Breaker: failureThreshold ${b.failureThreshold}, backoff ${b.initialBackoffSeconds} s × ${b.backoffMultiplier} up to ${b.maxBackoffSeconds} s, no jitter. After a warm-up of ${fleet.warmupRequests} requests with both instances healthy, \`dead\` starts answering 503 and ${first?.requests ?? 2000} requests go round-robin across the processes at ${fleet.ratePerSecond} req/s with at most ${fleet.concurrency} in flight; every attempt that reaches \`dead\` is counted with its time. The run is made ${runs.length === 1 ? 'once' : `${runs.length} times`}: ${runs.map(fleetSetup).join('; ')}${runs.filter((x) => x.cacheSeconds !== null).length > 1 ? ' — each shared run on tables of its own' : ''}. Target: no more than failureThreshold + one probe per backoff window for the whole fleet. The detection is every attempt before the first retry time (the first opening + the initial backoff of ${b.initialBackoffSeconds} s): those before the circuit opened and those of containers that had not seen it yet. The attempts after it are grouped in bursts (attempts less than ${BURST_GAP_MS} ms apart; the shortest backoff is ${b.initialBackoffSeconds} s), each a backoff window's probe(s). Circuit openings come from the \`circuit_open\` events (shared: that run's events table; in-memory: each process's store). DynamoDB $ per million requests: the run's request units at the prices of section 4.`,
     '',
-    '| breaker store | processes | requests | errors | attempts on the dead instance | target | detection burst | later bursts (one per window) | first circuit open (ms after death) | circuit openings | store errors | client p50 / p99 ms | DynamoDB calls / request |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...fleet.runs.map(fleetRow),
+    '| variant | processes | requests | errors | attempts on the dead instance | target | detection | later bursts (one per window) | first circuit open (ms after death) | circuit openings | store errors | client p50 / p99 ms | DynamoDB calls / request | RRU / WRU per request | DynamoDB $ per million requests |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...runs.map(fleetRow),
     '',
     'Attempts on the dead instance per second after it died:',
     '',
-    `| second | ${fleet.runs.map((x) => x.store).join(' | ')} |`,
-    `|---|${fleet.runs.map(() => '---|').join('')}`,
+    `| second | ${runs.map((x) => x.label).join(' | ')} |`,
+    `|---|${runs.map(() => '---|').join('')}`,
     ...Array.from(
       { length: seconds },
-      (_, s) => `| ${s}–${s + 1} | ${fleet.runs.map((x) => x.hitsPerSecond[s] ?? 0).join(' | ')} |`,
+      (_, s) => `| ${s}–${s + 1} | ${runs.map((x) => x.hitsPerSecond[s] ?? 0).join(' | ')} |`,
     ),
     '',
+    ...fleetReading(fleet, runs),
   ];
-  if (shared && memory) {
-    const detection = shared.bursts[0]?.hits ?? 0;
-    const later = shared.bursts.slice(1);
-    const laterMax = Math.max(0, ...later.map((x) => x.hits));
-    const commands = shared.dynamo.commands;
-    lines.push(
-      `Reading it: with the shared store the whole fleet made ${shared.deadHits} attempts on the dead instance, against ${memory.deadHits} with per-process breakers (${ratio(memory.deadHits, shared.deadHits)} as many). After detection the shared fleet probed ${later.length} time(s) with at most ${laterMax} attempt(s) per window — one probe for the whole fleet${laterMax > 1 ? ' in most windows' : ''} — while the in-memory fleet probed once per process per window (${memory.bursts
-        .slice(1)
-        .map((x) => x.hits)
-        .join(', ')}). ${
-        shared.deadHits <= shared.target
-          ? 'The target is met.'
-          : `The target (${shared.target}) is missed in the detection burst: ${detection} attempts against a threshold of ${b.failureThreshold}. Every container keeps sending to the instance while its circuit is closed, and it stays closed for the whole fleet until ${b.failureThreshold} failures are recorded in DynamoDB and each container has read that (the shared circuit opened ${shared.firstOpenMs} ms after the death; a container trusts its cached read for up to 1 s, and a failure refreshes only its own view). So the detection costs up to the request rate × the time until the open circuit is seen: ${fleet.ratePerSecond} req/s × ${shared.firstOpenMs} ms ≈ ${Math.round((fleet.ratePerSecond * (shared.firstOpenMs ?? 0)) / 1000)} requests here, nearly all of which went to the dead instance; meeting the target would need the gateway to hold back an instance with unconfirmed failures (for example one attempt at a time per container after its first failure) rather than wait for the shared count. The failure reports of ${shared.processes} containers also race for the one breaker item (conditional writes on its version): ${commands.TransactWriteItemsCommand ?? 0} TransactWriteItems for ${shared.deadHits} failed attempts, which slows the recording further on a loaded machine. The per-process run shows the detection is no better without sharing (${memory.bursts[0]?.hits ?? 0} attempts), and every window after it is ${memory.processes}× worse.`
-      }`,
-      '',
-    );
-  }
-  return lines;
 }
 
 function costSection(r: BenchResults): string[] {
@@ -185,11 +310,11 @@ function costSection(r: BenchResults): string[] {
         : `| ${c.regime} | ${c.requests} | ${c.rruPerRequest} | ${c.wruPerRequest} | ${dollars(costPerMillion(c.rruPerRequest, c.wruPerRequest))} |`,
     ),
   ];
-  const shared = r.fleet.runs.find((x) => x.store === 'shared DynamoDB');
+  const shared = sharedRun(fleetRuns(r.fleet), 'cached');
   if (shared) {
     lines.push(
       '',
-      `Fleet outage (section 3, ${shared.processes} containers at ${Math.round(r.fleet.ratePerSecond / shared.processes)} req/s each, backoff 1 → 4 s): ${shared.dynamo.rruPerRequest} RRU + ${shared.dynamo.wruPerRequest} WRU per request = ${dollars(costPerMillion(shared.dynamo.rruPerRequest, shared.dynamo.wruPerRequest))} per million requests while the instance is down.`,
+      `Fleet outage (section 3, ${shared.label}, ${shared.processes} containers at ${Math.round(r.fleet.ratePerSecond / shared.processes)} req/s each, backoff 1 → 4 s): ${shared.dynamo.rruPerRequest} RRU + ${shared.dynamo.wruPerRequest} WRU per request = ${dollars(costPerMillion(shared.dynamo.rruPerRequest, shared.dynamo.wruPerRequest))} per million requests while the instance is down.`,
     );
   }
   lines.push(
@@ -233,6 +358,15 @@ function readsAt(r: BenchResults, concurrency: number): string {
   const cells = r.overhead.cells.filter((c) => c.concurrency === concurrency);
   if (cells.length === 0) return '–';
   return `${cells.map((c) => c.gatewayReads.perRequest).join(' / ')} reads per request (${cells.map((c) => c.gatewayReads.perSecond).join(' / ')} per second of serving)`;
+}
+
+/** The fleet's attempts per backoff window, shared store (default cache) against per-process breakers. */
+function probesCompared(r: BenchResults): string {
+  const runs = fleetRuns(r.fleet);
+  const shared = sharedRun(runs, 'cached');
+  const memory = runs.find((x) => x.store === 'in-memory per process');
+  if (!shared || !memory) return 'section 3';
+  return `section 3: attempts per backoff window ${laterBursts(shared)} with the shared store, ${laterBursts(memory)} with per-process state`;
 }
 
 /** Where the gateway is behind Portkey, from the numbers of this run, and why. */
@@ -285,7 +419,7 @@ function closingSection(r: BenchResults): string[] {
     '- **Per-request work for failover.** The proxy reads the first body byte of the upstream answer before it answers (so it can still fail over on an error event or a dead stream), relays the body through its own stream with an SSE watcher, creates an AbortController and timers per attempt and an `AbortSignal.timeout` per request (the Lambda deadline), and checks and updates the breaker view. Portkey forwards the upstream response without such checks; where the gateway trails on p50 or req/s this is the cost.',
     '- **The local runtime emulates API Gateway + Lambda.** Each HTTP request becomes a REST proxy event (headers copied into two maps, the body buffered and decoded), runs through middy and the response-streaming handler, and the answer goes out as a forced head flush, one write per body chunk and the chunked terminator — three socket writes for a small JSON answer (`LocalResponseStream.setPrelude` → `flushHeaders`); `writev` was ~15 % of the gateway process’s busy CPU in a profile. In AWS this layer is API Gateway + Lambda itself, whose overhead is not measured here, while Portkey is a long-running server you operate.',
     '- **Why the gateway can still be ahead.** Portkey parses every request body and rebuilds it from the parameters it knows (a request with an extra field reached the upstream without it, whitespace normalised), runs its hooks/guardrails pipeline, and on streams waits 25 ms before the first chunk. llm-gateway forwards same-format bodies byte for byte.',
-    "- **What Portkey does not do, and the gateway does:** keep instance health between requests. Portkey's open-source server calls a `handleCircuitBreakerResponse` hook that nothing in it provides, so its retries and fallbacks act within one request and every request may try a dead target again; llm-gateway keeps per-instance breakers shared by every container (section 3: with per-process state the fleet sends 8 probes per window instead of 1), admits a single half-open probe, writes failure events and stats, and costs nothing idle on Lambda.",
+    `- **What Portkey does not do, and the gateway does:** keep instance health between requests. Portkey's open-source server calls a \`handleCircuitBreakerResponse\` hook that nothing in it provides, so its retries and fallbacks act within one request and every request may try a dead target again; llm-gateway keeps per-instance breakers shared by every container (${probesCompared(r)}), admits a single half-open probe, writes failure events and stats, and costs nothing idle on Lambda.`,
     '',
   );
   return lines;

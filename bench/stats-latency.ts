@@ -3,6 +3,7 @@ import { startLocalRuntime } from '../local/local-runtime';
 import { parseConfig } from '../shared/config/load-config';
 import { silentLog } from '../shared/observability/log';
 import type { HealthSummary } from '../shared/stats/health-summary';
+import { twoInstanceConfig } from './two-instance-config';
 
 /** How long a failure takes to show in `/stats` locally (stream poller at its default 200 ms interval). */
 export interface StatsLatency {
@@ -16,17 +17,7 @@ export async function measureStatsLatency(dynamoEndpoint: string, samples = 10):
   const primary = await FakeProvider.start('primary', { kind: 'status', status: 503 });
   const backup = await FakeProvider.start('backup', { kind: 'ok' });
   const runtime = await startLocalRuntime({
-    config: parseConfig(
-      `
-routing: { defaultProvider: openai }
-providers:
-  openai:
-    - { name: primary, baseUrl: "${primary.url}", apiKey: k1, priority: 1 }
-    - { name: backup, baseUrl: "${backup.url}", apiKey: k2, priority: 2 }
-breaker: { failureThreshold: 1000 }
-`,
-      {},
-    ),
+    config: parseConfig(twoInstanceConfig(primary, backup, { breaker: { failureThreshold: 1000 } }), {}),
     dynamoEndpoint,
     log: silentLog,
     tables: { state: 'latency-state', events: 'latency-events', rollups: 'latency-rollups' },
