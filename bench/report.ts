@@ -209,18 +209,20 @@ function fleetReading(fleet: FleetResult, runs: FleetRun[]): string[] {
     return `${split}, ${hits - bound} above it: ${Math.max(0, run.hitsBeforeOpen - threshold)} attempts beyond the threshold went out before the failures that opened the circuit had been written, which took ${run.firstOpenMs ?? '–'} ms`;
   };
   const writes = (run: FleetRun) => {
-    const n = run.dynamo.commands.TransactWriteItemsCommand ?? 0;
-    return `${run.label}: ${n} TransactWriteItems for ${run.deadHits} failed attempts, ${round(n / Math.max(1, run.deadHits), 2)} per failed attempt`;
+    const transactions = run.dynamo.commands.TransactWriteItemsCommand ?? 0;
+    const puts = run.dynamo.commands.PutItemCommand ?? 0;
+    return `${run.label}: ${puts} PutItem + ${transactions} TransactWriteItems for ${run.deadHits} failed attempts, ${round((puts + transactions) / Math.max(1, run.deadHits), 2)} per failed attempt`;
   };
   /** Attempts that went out while the shared record still showed the circuit closed. */
-  const sharedBefore = `sent while the stored record still showed fewer than ${threshold} failures, before the failures that opened it had been written; a container holds the instance back only while its own failure write is pending`;
+  const sharedBefore =
+    'each from a container that had not yet read any failure of the instance: until a failure is written and read, nothing tells a container the instance is failing';
   if (cached) {
     const c = cached.cacheSeconds;
     bullets.push(
       `- **${cached.label}**: ${fleetVerdict(cached, threshold, {
         before: sharedBefore,
         after: `containers whose cached read predated the opening, about one attempt each: up to ${cached.processes} here`,
-      })} A container trusts a read that shows the instance healthy for up to ${c} s. Once a read shows unconfirmed failures (circuit closed, consecutive failures > 0) it reads the instance again on every request, and while its own failure write is pending it holds the instance back and sends elsewhere; the write runs while the request's next attempt is in flight. So a container whose cached read predates the opening sends about one attempt before it learns: detection is bounded by roughly failureThreshold + one attempt per container with a stale cache, ${threshold} + ${cached.processes} = ${threshold + cached.processes} here; ${detection(cached, threshold + cached.processes)}. Probes after detection: ${laterBursts(cached)}. ${fleetUsage(cached)}.${paceNote(cached, fleet)}`,
+      })} A container trusts a read that shows the instance healthy for up to ${c} s. A failure is written while the request's next attempt is in flight, and until it is written the container holds the instance back (other requests go elsewhere). Once a read shows unconfirmed failures (circuit closed, consecutive failures > 0) the container reads the instance again on every request, and holds it back for 1 s after the last such failure: the failures that open the circuit then come one hold-back apart, not from every request. So a container whose cached read predates the first failure sends about one attempt before it learns: detection is bounded by roughly failureThreshold + one attempt per container with a stale cache, ${threshold} + ${cached.processes} = ${threshold + cached.processes} here; ${detection(cached, threshold + cached.processes)}. Probes after detection: ${laterBursts(cached)}. ${fleetUsage(cached)}.${paceNote(cached, fleet)}`,
     );
   }
   if (strict) {
@@ -228,7 +230,7 @@ function fleetReading(fleet: FleetResult, runs: FleetRun[]): string[] {
       `- **${strict.label}**: ${fleetVerdict(strict, threshold, {
         before: sharedBefore,
         after: 'requests that had read the breaker items before the opening was written, i.e. already in flight',
-      })} Every request reads the breaker items (concurrent requests of one container share a read in flight), so detection is bounded by failureThreshold + the attempts already in flight (at most ${fleet.concurrency} requests were in flight here): ${threshold} + ${fleet.concurrency} = ${threshold + fleet.concurrency}; ${detection(strict, threshold + fleet.concurrency)}. Probes after detection: ${laterBursts(strict)}. The price is a read on the request path of every request: ${fleetUsage(strict)}.${batchGetsPerRequest(strict) > 1.5 ? ' That is about two BatchGetItem per request, not one: the request reads both instances before it picks one, and reads the instance it used again before recording the outcome (at cache age 0 every cached record is stale, and the outcome recording does its own read).' : ''}${paceNote(strict, fleet)}`,
+      })} Every request reads the breaker items (concurrent requests of one container share a read in flight), so detection is bounded by failureThreshold + the attempts already in flight (at most ${fleet.concurrency} requests were in flight here): ${threshold} + ${fleet.concurrency} = ${threshold + fleet.concurrency}; ${detection(strict, threshold + fleet.concurrency)}. Probes after detection: ${laterBursts(strict)}. The price is a read on the request path of every request: ${fleetUsage(strict)}.${paceNote(strict, fleet)}`,
     );
   }
   if (cached && strict) {
@@ -239,7 +241,7 @@ function fleetReading(fleet: FleetResult, runs: FleetRun[]): string[] {
   const shared = [cached, strict].filter((x): x is FleetRun => x !== undefined);
   if (shared.length > 0) {
     bullets.push(
-      `- **Failure writes**: the failures of ${shared[0].processes} containers race for one breaker item (conditional writes on its version). A failure write that loses the race while the circuit is still closed is retried (the failure must be counted); one that loses it against a circuit already open is not (its failure event is still appended). TransactWriteItems also carry the probe leases and their outcomes. Measured: ${shared.map(writes).join('; ')}.${shared.some((x) => x.storeErrors > 0) ? ` Store errors (${shared.map((x) => `${x.storeErrors} ${x.label}`).join(', ')}) put a container on its in-memory view for 2 s, during which it does not see the shared circuit.` : ''}`,
+      `- **Failure writes**: the failures of ${shared[0].processes} containers race for one breaker item (conditional writes on its version). A failure that makes no transition is a conditional PutItem of the item alone (a lost race answers with the current item at once) with its event appended after it; only a transition goes in a TransactWriteItems with its event. A failure write that loses the race while the circuit is still closed is retried (the failure must be counted); one that loses it against a circuit already open is not (its failure event is still appended). The probe leases and their outcomes are writes too. Measured: ${shared.map(writes).join('; ')}.${shared.some((x) => x.storeErrors > 0) ? ` Store errors (${shared.map((x) => `${x.storeErrors} ${x.label}`).join(', ')}) put a container on its in-memory view for 2 s, during which it does not see the shared circuit.` : ''}`,
     );
   }
   if (memory && shared.length > 0) {

@@ -233,7 +233,7 @@ export function summarize(config: GatewayConfig, path: string): string {
     'Breaker:',
     `  opens after ${plural(b.failureThreshold, 'failure')} within ${b.failureWindowSeconds}s; closes after ${plural(b.successThreshold, 'half-open success', 'half-open successes')}`,
     `  backoff ${b.initialBackoffSeconds}s x${b.backoffMultiplier} up to ${b.maxBackoffSeconds}s, jitter ±${round(b.jitterRatio * 100)}%`,
-    `  probe lease ${b.probeLeaseSeconds}s, state cache ${b.cacheSeconds}s`,
+    `  probe lease ${b.probeLeaseSeconds}s, state cache ${b.cacheSeconds}s, hold-back ${b.holdBackSeconds}s`,
   );
   const r = config.retry;
   out.push(

@@ -93,6 +93,11 @@ export const breakerSchema = z
     probeLeaseSeconds: seconds().default(30),
     /** How long a container trusts its cached breaker read; 0 disables the cache. */
     cacheSeconds: z.number().min(0).default(1),
+    /**
+     * After a failure no success has cleared, send requests to the other eligible instances for this long (the
+     * failures that open the circuit then come one at a time); 0 keeps the instance at its priority.
+     */
+    holdBackSeconds: z.number().min(0).default(0),
   })
   .superRefine((breaker, ctx) => {
     if (breaker.maxBackoffSeconds < breaker.initialBackoffSeconds) {

@@ -36,6 +36,7 @@ export function createProxyDeps(input: ProxyDepsInput): ProxyDeps {
     events: store,
     options: config.breaker,
     cacheMs: config.breaker.cacheSeconds * 1000,
+    holdBackMs: config.breaker.holdBackSeconds * 1000,
     providerOf: (instance) => providers.get(instance) ?? 'unknown',
     clock,
     random,

@@ -36,6 +36,11 @@ export interface CircuitBreakerDeps {
   degradedMs?: number;
   /** Counts store errors (BreakerStoreErrors). */
   metrics?: MetricsSink;
+  /**
+   * How long (ms) after a failure no success has cleared the instance is held back while others can serve (see
+   * `heldBack`); 0 (the default) holds nothing back: a closed circuit keeps its instance's priority.
+   */
+  holdBackMs?: number;
 }
 
 /** A failed attempt with the detail that goes into its event. */
@@ -46,6 +51,8 @@ export interface FailureDetail extends FailureReport {
 }
 
 const MAX_RACE_ROUNDS = 10;
+/** The least time (ms) a writer trusts a cached record before its conditional write (see `mutate`). */
+const WRITER_TRUST_MS = 1000;
 const MAX_PENDING_EVENTS = 1000;
 
 /** One conditional update of an instance's record. */
@@ -89,20 +96,36 @@ export class CircuitBreaker {
    */
   async view(instances: string[]): Promise<Map<string, BreakerRecord>> {
     const now = this.deps.clock();
-    const stale = instances.filter((name) => this.isStale(name, now, { unconfirmedToo: true }));
+    const stale = instances.filter((name) =>
+      this.isStale(name, now, { maxAgeMs: this.deps.cacheMs, unconfirmedToo: true }),
+    );
     if (stale.length > 0 && !this.isDegraded(now)) await this.sharedRead(stale, now);
     return new Map(instances.map((name) => [name, this.cache.get(name)?.record ?? freshRecord(name)]));
   }
 
-  /** True while a failure of `instance` seen by this container is still being recorded: hold it back meanwhile. */
+  /**
+   * True when requests should stay off `instance` while another instance can serve them (only with `holdBackMs`): a
+   * failure this container saw there is still being written, or its record (as last read) shows a failure less than
+   * `holdBackMs` old that no success has cleared — the circuit may be about to open for the whole fleet, and one
+   * attempt per hold-back (not every request in flight) goes on to confirm or clear it.
+   */
   heldBack(instance: string): boolean {
-    return (this.failureWrites.get(instance)?.size ?? 0) > 0;
+    const holdBackMs = this.deps.holdBackMs ?? 0;
+    if (holdBackMs <= 0) return false;
+    if ((this.failureWrites.get(instance)?.size ?? 0) > 0) return true;
+    const record = this.cache.get(instance)?.record;
+    if (!record || !hasUnconfirmedFailures(record) || record.lastFailureAt === null) return false;
+    return this.deps.clock() - record.lastFailureAt < holdBackMs;
   }
 
-  /** Resolves once the failures of `instances` this container is recording are written (or given up). */
-  async settle(instances: string[]): Promise<void> {
+  /**
+   * Waits until the failures of `instances` this container is writing are written (or given up). False when there
+   * was nothing to wait for.
+   */
+  async settle(instances: string[]): Promise<boolean> {
     const writes = instances.flatMap((name) => [...(this.failureWrites.get(name) ?? [])]);
     await Promise.all(writes.map((write) => write.catch(() => undefined)));
+    return writes.length > 0;
   }
 
   /**
@@ -199,11 +222,13 @@ export class CircuitBreaker {
     const { instance, requestId, compute } = spec;
     const extraEvents = spec.extraEvents ?? (() => []);
     const onApplied = spec.onApplied ?? (() => {});
-    // A cached record inside the cache time is trusted (the conditional write catches staleness); an older one, or one
+    // A recent cached record is trusted (the conditional write catches staleness) — at least WRITER_TRUST_MS, so that
+    // without a read cache the outcome of a request is not read again right after its own view; an older one, or one
     // only this container knows (written while the store was down), is read again first. This read is the writer's
     // own: it never waits behind a slower shared read.
     const startedAt = this.deps.clock();
-    if (this.isStale(instance, startedAt, { unconfirmedToo: false }) && !this.isDegraded(startedAt)) {
+    const maxAgeMs = Math.max(this.deps.cacheMs, WRITER_TRUST_MS);
+    if (this.isStale(instance, startedAt, { maxAgeMs, unconfirmedToo: false }) && !this.isDegraded(startedAt)) {
       await this.read([instance], startedAt);
     }
     let current = this.cache.get(instance)?.record ?? freshRecord(instance);
@@ -223,9 +248,13 @@ export class CircuitBreaker {
         ...change.transitions.map((t) => this.transitionEvent(change.record, t, now, requestId, local)),
       ];
       if (local) return this.applyLocally(change, events, onApplied);
+      // Only a transition is written in one transaction with its events. Any other change is a conditional write of
+      // the record alone — a lost race then answers with the current item at once, where concurrent transactions on
+      // one item conflict and need a read — and its events are appended once it is written.
+      const atomic = change.transitions.length > 0;
       let result: Awaited<ReturnType<BreakerStore['save']>>;
       try {
-        result = await this.deps.store.save(change.record, current.version, events);
+        result = await this.deps.store.save(change.record, current.version, atomic ? events : []);
       } catch (error) {
         this.degrade(error, 'write');
         const localEvents = [
@@ -238,6 +267,7 @@ export class CircuitBreaker {
         this.remember(change.record, now);
         onApplied(change.record);
         this.logTransitions(change);
+        if (!atomic) this.pendingEvents = [...this.pendingEvents, ...events].slice(-MAX_PENDING_EVENTS);
         await this.flushPendingEvents();
         return change.record;
       }
@@ -277,12 +307,15 @@ export class CircuitBreaker {
     }
   }
 
-  /** True when the cached record of `name` must be read again (with `unconfirmedToo`, also when it shows unconfirmed failures). */
-  private isStale(name: string, now: number, options: { unconfirmedToo: boolean }): boolean {
+  /**
+   * True when the cached record of `name` is older than `maxAgeMs` (or only this container knows it), or, with
+   * `unconfirmedToo`, shows failures no success has cleared.
+   */
+  private isStale(name: string, now: number, options: { maxAgeMs: number; unconfirmedToo: boolean }): boolean {
     const entry = this.cache.get(name);
     if (!entry) return true;
     if (options.unconfirmedToo && hasUnconfirmedFailures(entry.record)) return true;
-    return now - entry.fetchedAt >= this.deps.cacheMs;
+    return now - entry.fetchedAt >= options.maxAgeMs;
   }
 
   /** Reads `names`, joining a read of the same instance already in flight instead of sending another. */

@@ -131,14 +131,11 @@ export async function runFailover<I extends FailoverInstance, R>(
       admission: admission(view.get(instance.name) ?? freshRecord(instance.name), now),
     }));
     const eligible = admissions.filter((a) => a.admission.kind !== 'blocked' && !tried.has(a.instance.name));
-    // An instance whose failure (seen by another request here) is still being recorded is held back while others
-    // can serve; when only such instances are left, the request waits for their records and decides on those.
+    // An instance another request here has just seen fail is held back while others can serve; when only such
+    // instances are left, the request waits for failures still being written and decides on the records they leave.
     const candidates = eligible.filter((c) => !breaker.heldBack(c.instance.name));
     if (candidates.length === 0 && eligible.length > 0) {
-      if (settles++ < request.maxAttempts) {
-        await breaker.settle(eligible.map((c) => c.instance.name));
-        continue;
-      }
+      if (settles++ < request.maxAttempts && (await breaker.settle(eligible.map((c) => c.instance.name)))) continue;
       candidates.push(...eligible);
     }
     const pinned = candidates.find((c) => c.instance.name === request.preferred && c.admission.kind === 'pass');

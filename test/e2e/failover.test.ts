@@ -1,6 +1,6 @@
 import { APIError } from 'openai';
 import { allEvents } from '../support/dynamo';
-import { chat, type Harness, pause, startHarness } from '../support/gateway-harness';
+import { chat, FAST_BREAKER_YAML, type Harness, pause, startHarness } from '../support/gateway-harness';
 
 describe('failover through the local runtime, called with the official OpenAI SDK', () => {
   let h: Harness;
@@ -51,6 +51,36 @@ describe('failover through the local runtime, called with the official OpenAI SD
     );
     expect(lines).toContain('Circuit half-open (testing recovery) - instance: primary');
     expect(lines).toContain('Circuit closed after 2 consecutive successes - instance: primary');
+  });
+
+  it('with breaker.holdBackSeconds, sends requests to the backup after a primary failure until the hold-back ends', async () => {
+    h = await startHarness({
+      primary: { kind: 'status', status: 503 },
+      extraYaml: FAST_BREAKER_YAML.replace('probeLeaseSeconds: 2', 'probeLeaseSeconds: 2\n  holdBackSeconds: 1'),
+    });
+
+    // The first request fails on the primary and is served by the backup; the next ones skip the primary.
+    const first = await chat(h.openai);
+    const next = [await chat(h.openai), await chat(h.openai), await chat(h.openai)];
+    const hitsDuringHoldBack = h.primary.hits.length;
+
+    // Once the hold-back has passed, one request tries the primary again (and fails: held back again).
+    await pause(1100);
+    const afterHoldBack = await chat(h.openai);
+    const again = await chat(h.openai);
+
+    expect(first).toMatchObject({ instance: 'backup', attempts: 2 });
+    expect(next.map((a) => [a.instance, a.attempts])).toEqual([
+      ['backup', 1],
+      ['backup', 1],
+      ['backup', 1],
+    ]);
+    expect(hitsDuringHoldBack).toBe(1);
+    expect(afterHoldBack).toMatchObject({ instance: 'backup', attempts: 2 });
+    expect(again).toMatchObject({ instance: 'backup', attempts: 1 });
+    expect(h.primary.hits).toHaveLength(2);
+    const record = (await h.runtime.deps.breaker.view(['primary'])).get('primary');
+    expect(record).toMatchObject({ circuit: { state: 'closed' }, consecutiveFailures: 2 });
   });
 
   it('fails over at once on a 429 and leaves the primary alone until its Retry-After has passed', async () => {

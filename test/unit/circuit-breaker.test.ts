@@ -10,6 +10,7 @@ const EXACT: BreakerOptions = { ...DEFAULT_BREAKER_OPTIONS, jitterRatio: 0 };
 const T0 = Date.UTC(2025, 0, 1);
 const CACHE_MS = 1_000;
 const DEGRADED_MS = 2_000;
+const HOLD_BACK_MS = 1_000;
 const PROVIDERS: Record<string, string> = { 'openai-east': 'openai', 'claude-main': 'anthropic' };
 
 const HTTP_503: FailureDetail = {
@@ -53,7 +54,11 @@ beforeEach(() => {
   now = T0;
 });
 
-function breakerOver(store: BreakerStore & EventStore, log = new MemoryLog()): CircuitBreaker {
+function breakerOver(
+  store: BreakerStore & EventStore,
+  log = new MemoryLog(),
+  holdBackMs = HOLD_BACK_MS,
+): CircuitBreaker {
   return new CircuitBreaker({
     store,
     events: store,
@@ -64,6 +69,7 @@ function breakerOver(store: BreakerStore & EventStore, log = new MemoryLog()): C
     random: () => 0.5,
     log,
     degradedMs: DEGRADED_MS,
+    holdBackMs,
   });
 }
 
@@ -294,6 +300,31 @@ describe('CircuitBreaker', () => {
       expect(readsBeforeOpenView).toBeGreaterThanOrEqual(2);
     });
 
+    it('without a read cache, reads on every view but not again for the outcome of the request that just viewed', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const load = jest.spyOn(store, 'load');
+      const breaker = new CircuitBreaker({
+        store,
+        events: store,
+        options: EXACT,
+        cacheMs: 0,
+        providerOf: () => 'openai',
+        clock: () => now,
+        random: () => 0.5,
+        log: new MemoryLog(),
+      });
+
+      // Act: two requests, each a view then a success.
+      for (const id of ['req-1', 'req-2']) {
+        await breaker.view(['openai-east']);
+        await breaker.recordSuccess('openai-east', id);
+      }
+
+      // Assess
+      expect(load).toHaveBeenCalledTimes(2);
+    });
+
     it('only loads the instances whose cache entry is stale', async () => {
       // Prepare
       const store = new MemoryBreakerStore();
@@ -364,6 +395,21 @@ describe('CircuitBreaker', () => {
   });
 
   describe('holding back an instance whose failure is being recorded', () => {
+    it('holds nothing back when holdBackMs is 0 (the default)', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store, new MemoryLog(), 0);
+
+      // Act
+      const write = breaker.recordFailure('openai-east', HTTP_503);
+      const heldWhilePending = breaker.heldBack('openai-east');
+      await write;
+
+      // Assess
+      expect(heldWhilePending).toBe(false);
+      expect(breaker.heldBack('openai-east')).toBe(false);
+    });
+
     it('holds the instance back until the failure is written, and settle waits for the write', async () => {
       // Prepare: a store whose next save answers only when released.
       const store = new MemoryBreakerStore();
@@ -397,8 +443,83 @@ describe('CircuitBreaker', () => {
       expect(otherHeld).toBe(false);
       expect(settledBeforeWrite).toBe(false);
       expect(settled).toBe(true);
-      expect(breaker.heldBack('openai-east')).toBe(false);
       expect(store.records.get('openai-east')?.consecutiveFailures).toBe(1);
+    });
+
+    it('keeps holding it back after the write while the failure stays unconfirmed, for at most 1 s', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store);
+      await breaker.recordFailure('openai-east', HTTP_503);
+
+      // Act
+      const heldAfterWrite = breaker.heldBack('openai-east');
+      const nothingToWaitFor = await breaker.settle(['openai-east']);
+      now += HOLD_BACK_MS - 1;
+      const heldJustBefore = breaker.heldBack('openai-east');
+      now += 1;
+      const heldAfter = breaker.heldBack('openai-east');
+
+      // Assess
+      expect(heldAfterWrite).toBe(true);
+      expect(nothingToWaitFor).toBe(false);
+      expect(heldJustBefore).toBe(true);
+      expect(heldAfter).toBe(false);
+    });
+
+    it('is held back as well by another container once it has read the failure, until 1 s after the failure', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const theirs = breakerOver(store);
+      const mine = breakerOver(store);
+      await mine.view(['openai-east']);
+      const heldBeforeFailure = mine.heldBack('openai-east');
+
+      // Act
+      now += CACHE_MS;
+      await theirs.recordFailure('openai-east', HTTP_503);
+      const heldBeforeReading = mine.heldBack('openai-east'); // its cached read predates the failure
+      await mine.view(['openai-east']);
+      const heldAfterReading = mine.heldBack('openai-east');
+      now += HOLD_BACK_MS;
+      await mine.view(['openai-east']);
+
+      // Assess
+      expect(heldBeforeFailure).toBe(false);
+      expect(heldBeforeReading).toBe(false);
+      expect(heldAfterReading).toBe(true);
+      expect(mine.heldBack('openai-east')).toBe(false);
+    });
+
+    it('releases it as soon as the shared record shows the failure cleared by another container’s success', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const mine = breakerOver(store);
+      const theirs = breakerOver(store);
+      await mine.recordFailure('openai-east', HTTP_503);
+      await theirs.view(['openai-east']);
+
+      // Act
+      await theirs.recordSuccess('openai-east', 'req-theirs');
+      await mine.view(['openai-east']); // unconfirmed failures are read again on every view
+
+      // Assess
+      expect(mine.heldBack('openai-east')).toBe(false);
+    });
+
+    it('does not hold back an instance whose circuit the failure opened (the circuit itself keeps requests off)', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store);
+
+      // Act
+      for (let i = 0; i < EXACT.failureThreshold; i++) {
+        await breaker.recordFailure('openai-east', { ...HTTP_503, requestId: `r${i}` });
+      }
+
+      // Assess
+      expect(store.records.get('openai-east')?.circuit.state).toBe('open');
+      expect(breaker.heldBack('openai-east')).toBe(false);
     });
   });
 

@@ -114,6 +114,7 @@ describe('parseConfig', () => {
         jitterRatio: 0.2,
         probeLeaseSeconds: 30,
         cacheSeconds: 1,
+        holdBackSeconds: 0,
       });
       expect(config.retry).toEqual({ maxAttempts: 3, rateLimitMaxDelaySeconds: 60, totalTimeoutSeconds: 300 });
       expect(config.store).toEqual({ timeoutSeconds: 0.5, sessionTtlSeconds: 3600 });

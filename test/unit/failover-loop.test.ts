@@ -43,7 +43,7 @@ let breaker: CircuitBreaker;
 let deps: FailoverDeps & { sleep: jest.Mock<Promise<void>, [number, AbortSignal?]> };
 
 /** One container's breaker over the shared store, on the fake clock. */
-function containerBreaker(log = new MemoryLog()): CircuitBreaker {
+function containerBreaker(log = new MemoryLog(), holdBackMs = 0): CircuitBreaker {
   return new CircuitBreaker({
     store,
     events: store,
@@ -53,6 +53,7 @@ function containerBreaker(log = new MemoryLog()): CircuitBreaker {
     clock: () => now,
     random: () => 0.5,
     log,
+    holdBackMs,
   });
 }
 
@@ -200,6 +201,12 @@ describe('runFailover', () => {
   });
 
   describe('recording failures without blocking the failover', () => {
+    beforeEach(() => {
+      // breaker.holdBackSeconds: 1
+      breaker = containerBreaker(new MemoryLog(), 1_000);
+      deps.breaker = breaker;
+    });
+
     /** Holds every breaker save of `store` until `release` is called. */
     function holdSaves(): { release: () => void; held: () => number } {
       const realSave = store.save.bind(store);
@@ -263,6 +270,39 @@ describe('runFailover', () => {
       // Assess
       expect(triedNames(secondAttempt)).toEqual(['backup']);
       expect(results.map((r) => r.kind)).toEqual(['answered', 'answered']);
+    });
+
+    it('after a failure here, prefers the backup for a while, but still uses the primary when it is the only one', async () => {
+      // Prepare: this container saw the primary fail once (recorded, circuit still closed).
+      await breaker.recordFailure('primary', OPEN_IT);
+
+      // Act
+      const withBackup = upstream({ primary: [OK], backup: [OK] });
+      const alone = upstream({ primary: [OK] });
+      const results = [
+        await runFailover(request([PRIMARY, BACKUP], withBackup, { requestId: 'req-2' }), deps),
+        await runFailover(request([PRIMARY], alone, { requestId: 'req-3' }), deps),
+      ];
+
+      // Assess
+      expect(triedNames(withBackup)).toEqual(['backup']);
+      expect(triedNames(alone)).toEqual(['primary']);
+      expect(results.map((r) => r.kind)).toEqual(['answered', 'answered']);
+      expect(store.records.get('primary')?.consecutiveFailures).toBe(0); // its success cleared the failure
+    });
+
+    it('without a hold-back (the default), keeps sending to the primary after a failure while its circuit is closed', async () => {
+      // Prepare
+      breaker = containerBreaker(new MemoryLog(), 0);
+      deps.breaker = breaker;
+      await breaker.recordFailure('primary', OPEN_IT);
+
+      // Act
+      const attempt = upstream({ primary: [OK], backup: [OK] });
+      await runFailover(request([PRIMARY, BACKUP], attempt, { requestId: 'req-2' }), deps);
+
+      // Assess
+      expect(triedNames(attempt)).toEqual(['primary']);
     });
 
     it('with only the held-back instance left, waits for its failure to be written and decides on it', async () => {
