@@ -17,33 +17,51 @@ export const FLEET_BREAKER = {
   jitterRatio: 0,
 } as const;
 
+const BREAKER_DEFAULTS = breakerSchema.parse({});
 /** The gateway's default breaker read cache (breaker.cacheSeconds). */
-export const DEFAULT_CACHE_SECONDS = breakerSchema.parse({}).cacheSeconds;
+export const DEFAULT_CACHE_SECONDS = BREAKER_DEFAULTS.cacheSeconds;
+/** The gateway's default hold-back after an uncleared failure (breaker.holdBackSeconds; 0: off). */
+export const DEFAULT_HOLD_BACK_SECONDS = BREAKER_DEFAULTS.holdBackSeconds;
+/** The hold-back of the runs that turn it on. */
+export const FLEET_HOLD_BACK_SECONDS = 1;
 
-/** One kind of breaker store the fleet runs with. */
+/** One kind of breaker store the fleet runs with, and the breaker settings that vary between the runs. */
 export interface FleetVariant {
   store: 'shared DynamoDB' | 'in-memory per process';
   /** breaker.cacheSeconds of a shared run (0: every request reads the breaker items); null for in-memory breakers. */
   cacheSeconds: number | null;
+  /** breaker.holdBackSeconds of the run (0: off, the default). */
+  holdBackSeconds: number;
 }
 
-/** The runs, in order: shared with the default read cache, shared without cache ("strict"), in-memory per process. */
+/**
+ * The runs, in order: shared with the defaults (the default read cache, no hold-back); shared with the default cache
+ * and a hold-back; shared with no cache and a hold-back (the strictest); in-memory per process with the defaults.
+ */
 export const FLEET_VARIANTS: readonly FleetVariant[] = [
-  { store: 'shared DynamoDB', cacheSeconds: DEFAULT_CACHE_SECONDS },
-  { store: 'shared DynamoDB', cacheSeconds: 0 },
-  { store: 'in-memory per process', cacheSeconds: null },
+  { store: 'shared DynamoDB', cacheSeconds: DEFAULT_CACHE_SECONDS, holdBackSeconds: DEFAULT_HOLD_BACK_SECONDS },
+  { store: 'shared DynamoDB', cacheSeconds: DEFAULT_CACHE_SECONDS, holdBackSeconds: FLEET_HOLD_BACK_SECONDS },
+  { store: 'shared DynamoDB', cacheSeconds: 0, holdBackSeconds: FLEET_HOLD_BACK_SECONDS },
+  { store: 'in-memory per process', cacheSeconds: null, holdBackSeconds: DEFAULT_HOLD_BACK_SECONDS },
 ];
 
-/** 'shared DynamoDB, 1 s cache', 'shared DynamoDB, no cache' or 'in-memory per process'. */
+/**
+ * The store, then the cache of a shared run and the hold-back when on: 'shared DynamoDB, 1 s cache', 'shared DynamoDB,
+ * no cache, 1 s hold-back', 'in-memory per process'.
+ */
 export function fleetLabel(variant: FleetVariant): string {
-  if (variant.cacheSeconds === null) return variant.store;
-  return `${variant.store}, ${variant.cacheSeconds === 0 ? 'no cache' : `${variant.cacheSeconds} s cache`}`;
+  const parts: string[] = [variant.store];
+  if (variant.cacheSeconds !== null) {
+    parts.push(variant.cacheSeconds === 0 ? 'no cache' : `${variant.cacheSeconds} s cache`);
+  }
+  if (variant.holdBackSeconds > 0) parts.push(`${variant.holdBackSeconds} s hold-back`);
+  return parts.join(', ');
 }
 
-/** Tables of their own for each shared run, so that none sees another's breaker state. */
+/** Tables of their own for each shared run (named after its cache and hold-back), so none sees another's state. */
 function tablesOf(variant: FleetVariant): TableNames | undefined {
   if (variant.cacheSeconds === null) return undefined;
-  const prefix = `fleet-cache-${variant.cacheSeconds}`;
+  const prefix = `fleet-cache-${variant.cacheSeconds}-hold-${variant.holdBackSeconds}`;
   return { state: `${prefix}-state`, events: `${prefix}-events`, rollups: `${prefix}-rollups` };
 }
 
@@ -121,7 +139,7 @@ export interface FleetRun extends FleetVariant {
 }
 
 export interface FleetResult {
-  /** The breaker settings common to every run (each run's cacheSeconds is its own). */
+  /** The breaker settings common to every run (each run's cacheSeconds and holdBackSeconds are its own). */
   breaker: typeof FLEET_BREAKER;
   ratePerSecond: number;
   concurrency: number;
@@ -173,8 +191,9 @@ async function openingsInTable(dynamoEndpoint: string, table: string, instance: 
  * share one DynamoDB Local. Of two OpenAI instances the preferred one dies (answers 503 from then on) after a warm-up
  * during which it was healthy. `requests` requests then go round-robin across the processes, paced at
  * `ratePerSecond` with at most `concurrency` in flight, and every attempt that reaches the dead instance is counted
- * with its time. The run is made once per FLEET_VARIANTS entry: shared with the default breaker read cache, shared
- * with no cache (every request reads the breaker items), and per-process in-memory breakers.
+ * with its time. The run is made once per FLEET_VARIANTS entry: shared with the default breaker settings (1 s read
+ * cache, no hold-back), shared with the cache and a 1 s hold-back, shared with no cache (every request reads the
+ * breaker items) and a 1 s hold-back, and per-process in-memory breakers with the default settings.
  */
 export async function measureFleet(
   dynamoEndpoint: string,
@@ -199,7 +218,11 @@ export async function measureFleet(
   const configYaml = (variant: FleetVariant) =>
     twoInstanceConfig(dead, healthy, {
       instance: { requestTimeoutSeconds: 5, firstByteTimeoutSeconds: 3 },
-      breaker: variant.cacheSeconds === null ? FLEET_BREAKER : { ...FLEET_BREAKER, cacheSeconds: variant.cacheSeconds },
+      breaker: {
+        ...FLEET_BREAKER,
+        ...(variant.cacheSeconds === null ? {} : { cacheSeconds: variant.cacheSeconds }),
+        holdBackSeconds: variant.holdBackSeconds,
+      },
       retry: { maxAttempts: 3, totalTimeoutSeconds: 20 },
       store: { timeoutSeconds: 1 },
     });

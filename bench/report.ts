@@ -1,7 +1,15 @@
 import { costPerMillion, PRICES } from './capacity';
 import type { BundleColdStart } from './cold-start';
 import type { RegimeCalls } from './dynamo-calls';
-import { BURST_GAP_MS, DEFAULT_CACHE_SECONDS, type FleetResult, type FleetRun, fleetLabel } from './fleet';
+import {
+  BURST_GAP_MS,
+  type Burst,
+  DEFAULT_CACHE_SECONDS,
+  DEFAULT_HOLD_BACK_SECONDS,
+  type FleetResult,
+  type FleetRun,
+  fleetLabel,
+} from './fleet';
 import { round } from './load';
 import type { OverheadCell, OverheadResult, PathNumbers } from './overhead';
 import type { PortkeyStatus } from './portkey';
@@ -103,24 +111,37 @@ function streamingSection(r: BenchResults): string[] {
 /**
  * The fleet runs, each with its variant. In results recorded before the variants existed (two runs, no cacheSeconds,
  * label, detectionHits or probeBursts) the shared store had the then default 1 s read cache, and the first burst
- * stands for the detection.
+ * stands for the detection; in results recorded before the hold-back existed (no holdBackSeconds) it was off.
  */
 function fleetRuns(fleet: FleetResult): FleetRun[] {
   return fleet.runs.map((run) => {
     const cacheSeconds = run.cacheSeconds !== undefined ? run.cacheSeconds : run.store === 'shared DynamoDB' ? 1 : null;
+    const holdBackSeconds = run.holdBackSeconds ?? 0;
     return {
       ...run,
       cacheSeconds,
-      label: run.label ?? fleetLabel({ store: run.store, cacheSeconds }),
+      holdBackSeconds,
+      label: run.label ?? fleetLabel({ store: run.store, cacheSeconds, holdBackSeconds }),
       detectionHits: run.detectionHits ?? run.bursts[0]?.hits ?? 0,
       probeBursts: run.probeBursts ?? run.bursts.slice(1),
     };
   });
 }
 
-/** The shared run with a breaker read cache (the default), or the one without ("strict"). */
-function sharedRun(runs: FleetRun[], cache: 'cached' | 'strict'): FleetRun | undefined {
-  return runs.find((x) => x.store === 'shared DynamoDB' && (cache === 'strict') === (x.cacheSeconds === 0));
+/** The runs on the shared DynamoDB store, in their order. */
+function sharedRuns(runs: FleetRun[]): FleetRun[] {
+  return runs.filter((x) => x.store === 'shared DynamoDB');
+}
+
+/** The shared run with the gateway's default breaker settings (default read cache, no hold-back). */
+function defaultsRun(runs: FleetRun[]): FleetRun | undefined {
+  return sharedRuns(runs).find(
+    (x) => x.cacheSeconds === DEFAULT_CACHE_SECONDS && x.holdBackSeconds === DEFAULT_HOLD_BACK_SECONDS,
+  );
+}
+
+function memoryRun(runs: FleetRun[]): FleetRun | undefined {
+  return runs.find((x) => x.store === 'in-memory per process');
 }
 
 /** Attempts of the detection, and how many of them reached the instance after its circuit first opened. */
@@ -143,11 +164,22 @@ function fleetRow(run: FleetRun): string {
 
 /** How one variant is set up, for the description of the runs. */
 function fleetSetup(run: FleetRun): string {
-  if (run.cacheSeconds === null) return 'per-process in-memory breakers (`MemoryBreakerStore`)';
-  if (run.cacheSeconds === 0) {
-    return 'the shared store with `breaker.cacheSeconds: 0` (every request reads the breaker items: strict coherence)';
-  }
-  return `the shared store with a ${run.cacheSeconds} s breaker read cache (\`breaker.cacheSeconds\`${run.cacheSeconds === DEFAULT_CACHE_SECONDS ? ', the default' : ''})`;
+  const holdBack =
+    run.holdBackSeconds > 0
+      ? `a ${run.holdBackSeconds} s hold-back (\`breaker.holdBackSeconds: ${run.holdBackSeconds}\`)`
+      : `no hold-back (\`breaker.holdBackSeconds: 0\`${run.holdBackSeconds === DEFAULT_HOLD_BACK_SECONDS ? ', the default' : ''})`;
+  if (run.cacheSeconds === null) return `per-process in-memory breakers (\`MemoryBreakerStore\`) with ${holdBack}`;
+  const cache =
+    run.cacheSeconds === 0
+      ? 'no read cache (`breaker.cacheSeconds: 0`: every request reads the breaker items)'
+      : `a ${run.cacheSeconds} s breaker read cache (\`breaker.cacheSeconds\`${run.cacheSeconds === DEFAULT_CACHE_SECONDS ? ', the default' : ''})`;
+  return `the shared store with ${cache} and ${holdBack}`;
+}
+
+/** What the hold-back does, when a run has one. */
+function holdBackNote(runs: FleetRun[]): string {
+  if (!runs.some((x) => x.holdBackSeconds > 0)) return '';
+  return " With a hold-back, while a container's failure write is pending it sends other requests elsewhere, and for that long (up to 1.5×, each container drawing its own end) after a failure no success has cleared every container that has read it prefers the other eligible instances (one that is the only eligible instance is used at once).";
 }
 
 /** Whether a run met the target, and where the attempts beyond it went: the detection or the backoff windows. */
@@ -193,63 +225,172 @@ function fleetUsage(run: FleetRun): string {
   return `${run.dynamo.callsPerRequest} DynamoDB calls per request (${batchGets} BatchGetItem), ${run.dynamo.rruPerRequest} RRU + ${run.dynamo.wruPerRequest} WRU = ${dollars(fleetCost(run))} per million requests, client p50 / p99 ${ms(run.p50Ms)} / ${ms(run.p99Ms)} ms`;
 }
 
+/** The detection of a run against its bound, split at the first opening; `beyond` says what the attempts above it were. */
+function detectionAgainst(run: FleetRun, bound: number, beyond: string): string {
+  const { hits, afterOpening } = detectionOf(run);
+  if (run.firstOpenMs === null) return `measured ${hits} attempts, and no circuit opened`;
+  const split = `measured ${hits} (${run.hitsBeforeOpen} before the first opening at ${run.firstOpenMs} ms, ${afterOpening} after it)`;
+  return hits <= bound ? `${split}, within that bound` : `${split}, ${hits - bound} above it: ${beyond}`;
+}
+
+/** The bursts of attempts until the first opening (every burst when no circuit opened). */
+function burstsUntilOpening(run: FleetRun): Burst[] {
+  return run.bursts.filter((x) => run.firstOpenMs === null || x.atMs <= run.firstOpenMs);
+}
+
+const burstList = (list: Burst[]) => list.map((x) => `${x.hits} at ${x.atMs} ms`).join(', ');
+
+/** What a hold-back costs, for the runs that have one. */
+function holdBackPrice(run: FleetRun): string {
+  return ` The price of the hold-back: after any single failure no success has cleared, traffic moves to the lower-priority instance for ${run.holdBackSeconds} s, a one-off error on a healthy instance included; that is why \`holdBackSeconds\` is off by default (SPEC §4.3 keeps an instance whose circuit is closed at its priority).`;
+}
+
+/**
+ * One shared run: its verdict, why its detection is bounded the way it is (by its cache and hold-back), what it
+ * measured against that bound, its probes and its DynamoDB use.
+ */
+function sharedBullet(run: FleetRun, fleet: FleetResult): string {
+  const threshold = fleet.breaker.failureThreshold;
+  const stale = threshold + run.processes;
+  const staleBound = `failureThreshold + one attempt per container whose read predates the first failure, ${threshold} + ${run.processes} = ${stale} here`;
+  const cachedOpening = `containers whose cached read predated the opening, about one attempt each: up to ${run.processes} here`;
+  const inFlight = 'requests that had read the breaker items before the opening was written, i.e. already in flight';
+  const cache = run.cacheSeconds ?? 0;
+  let causes: { before: string; after: string };
+  let how: string;
+  let price = '';
+  if (cache > 0 && run.holdBackSeconds <= 0) {
+    causes = {
+      before: `containers that had not yet read any failure${run.hitsBeforeOpen > stale ? ', and, with no hold-back, containers that had read failures but still saw the circuit closed and kept sending there until the failure that opened it was written' : ''}`,
+      after: cachedOpening,
+    };
+    how = `A container trusts a read that shows the instance healthy for up to ${cache} s. A failure is written while the request's next attempt is in flight; the container's next request reads the instance again, and a read that shows unconfirmed failures (circuit closed, failures no success has cleared) is repeated on every request, so the container sees the circuit open as soon as it is written. With no hold-back, though, a closed circuit keeps its instance's priority: until the failure that opens it is written, every request of a container goes there, even one that has read the earlier failures. Detection is therefore about ${staleBound}, plus the repeats of containers that keep sending while the stored circuit is still closed; ${detectionAgainst(run, stale, 'the repeats, sent while the stored circuit was still closed')}.`;
+  } else if (cache > 0) {
+    causes = {
+      before: `containers whose read predated the first failure${run.hitsBeforeOpen > run.processes ? ', a few with more than one request on their way before their own failure came back' : ', about one attempt each'}: the hold-back keeps a container off the instance only once it has a failure pending or has read one`,
+      after: cachedOpening,
+    };
+    how = `A container trusts a healthy read for up to ${cache} s here too, but it holds the instance back while its own failure write is pending and for ${run.holdBackSeconds} s after a failure it has read that no success has cleared, and sends those requests to the other instance. That stops the repeats: a container sends about one attempt, the one its stale read lets through, and detection is bounded by roughly ${staleBound}; ${detectionAgainst(run, stale, 'more than one attempt from some containers, requests on their way before the container had a failure pending')}.`;
+    price = holdBackPrice(run);
+  } else if (run.holdBackSeconds > 0) {
+    const until = burstsUntilOpening(run);
+    const first = until[0]?.hits ?? 0;
+    const spaced = until.slice(1);
+    const needed = Math.max(0, threshold - first);
+    const bound = first + needed;
+    const widest = Math.max(0, ...spaced.map((x) => x.hits));
+    causes = {
+      before:
+        'requests that read the breaker items before a failure was written, and, when a hold-back ran out, every request that went there before the next failure was written',
+      after: inFlight,
+    };
+    const here = spaced.length > 0 ? ` (here ${burstList(spaced)})` : '';
+    const spacing =
+      needed === 0
+        ? 'already failureThreshold or more, so the circuit opens without waiting out a hold-back'
+        : needed === 1
+          ? `then the one failure the threshold still needs comes when the hold-back runs out${here}, so the circuit opens about one hold-back after the first failure`
+          : `then the ${needed} failures the threshold still needs come one per hold-back${here}, so the circuit opens about ${needed} hold-backs after the first failure`;
+    const beyond =
+      widest > 1
+        ? `containers whose drawn hold-backs ran out within the time the next failure took to be written and read all went there, ${widest} in one burst here${detectionOf(run).afterOpening > 0 ? ', and requests in flight at the opening' : ''}`
+        : 'requests in flight when a failure or the opening was being written';
+    how = `Every request reads the breaker items (concurrent requests of a container share a read in flight), and once a read shows a failure the hold-back keeps the container off the instance for ${run.holdBackSeconds} s to ${round(run.holdBackSeconds * 1.5, 2)} s (each container draws its own end, so that they do not all come back at once). So only the attempts sent before the first failure was written and read get there at once (${first} here${until[0] ? `, from ${until[0].atMs} ms` : ''}); ${spacing}. Detection is bounded by those ${first} + ${needed} = ${bound}; ${detectionAgainst(run, bound, beyond)}.`;
+    price = holdBackPrice(run);
+  } else {
+    causes = { before: 'containers that had not yet read any failure of the instance', after: inFlight };
+    const bound = threshold + fleet.concurrency;
+    how = `Every request reads the breaker items (concurrent requests of one container share a read in flight), so detection is bounded by failureThreshold + the attempts already in flight (at most ${fleet.concurrency} requests were in flight here): ${threshold} + ${fleet.concurrency} = ${bound}; ${detectionAgainst(run, bound, 'requests that read the breaker items before the opening was written')}.`;
+  }
+  const usage =
+    cache === 0 ? `No cache puts a read on the request path of every request: ${fleetUsage(run)}` : fleetUsage(run);
+  return `- **${run.label}**: ${fleetVerdict(run, threshold, causes)} ${how} Probes after detection: ${laterBursts(run)}. ${usage}.${paceNote(run, fleet)}${price}`;
+}
+
+/** The knob(s) that differ from `from` to `to`: 'a 1 s hold-back', 'no cache instead of 1 s'. */
+function knobsBetween(from: FleetRun, to: FleetRun): string[] {
+  const knobs: string[] = [];
+  if (from.holdBackSeconds !== to.holdBackSeconds) {
+    knobs.push(
+      to.holdBackSeconds > 0
+        ? `a ${to.holdBackSeconds} s hold-back${from.holdBackSeconds > 0 ? ` instead of ${from.holdBackSeconds} s` : ''}`
+        : `no hold-back instead of ${from.holdBackSeconds} s`,
+    );
+  }
+  if (from.cacheSeconds !== to.cacheSeconds) {
+    knobs.push(
+      to.cacheSeconds === 0
+        ? `no cache instead of ${from.cacheSeconds} s`
+        : `a ${to.cacheSeconds} s cache instead of ${from.cacheSeconds === 0 ? 'none' : `${from.cacheSeconds} s`}`,
+    );
+  }
+  return knobs;
+}
+
+/** What `to` measured against `from`: attempts, detection, opening, latency and DynamoDB use. */
+function comparedRuns(from: FleetRun, to: FleetRun): string {
+  const a = from.dynamo;
+  const b = to.dynamo;
+  return `attempts on the dead instance ${from.deadHits} → ${to.deadHits}, detection ${detectionOf(from).hits} → ${detectionOf(to).hits}, first opening ${from.firstOpenMs ?? '–'} → ${to.firstOpenMs ?? '–'} ms, client p50 ${ms(from.p50Ms)} → ${ms(to.p50Ms)} ms and p99 ${ms(from.p99Ms)} → ${ms(to.p99Ms)} ms, DynamoDB ${a.callsPerRequest} → ${b.callsPerRequest} calls, ${a.rruPerRequest} → ${b.rruPerRequest} RRU and ${a.wruPerRequest} → ${b.wruPerRequest} WRU per request, ${dollars(fleetCost(from))} → ${dollars(fleetCost(to))} per million requests (${ratio(fleetCost(to), fleetCost(from))})`;
+}
+
+/**
+ * Each shared run after the first against the latest earlier one that differs from it in one knob (else the first):
+ * what that knob bought and what it cost.
+ */
+function knobsBullet(shared: FleetRun[]): string | null {
+  const parts: string[] = [];
+  const later: string[] = [];
+  let droppedCache = false;
+  for (const [i, run] of shared.entries()) {
+    if (i === 0) continue;
+    const earlier = shared.slice(0, i).reverse();
+    const base = earlier.find((x) => knobsBetween(x, run).length === 1) ?? shared[0];
+    const knobs = knobsBetween(base, run);
+    if (knobs.length === 0) continue;
+    parts.push(`${knobs.join(' and ')} (${base.label} → ${run.label}): ${comparedRuns(base, run)}`);
+    if (run.holdBackSeconds > 0 && (run.firstOpenMs ?? 0) > (base.firstOpenMs ?? 0)) {
+      later.push(`${run.label} at ${run.firstOpenMs} ms against ${base.firstOpenMs ?? '–'} ms`);
+    }
+    if (run.cacheSeconds === 0 && base.cacheSeconds !== 0) droppedCache = true;
+  }
+  if (parts.length === 0) return null;
+  const notes = [
+    later.length > 0
+      ? ` The later first opening with a hold-back (${later.join('; ')}) is the hold-back at work: once every container has read the first failure, the failures that open the circuit come one hold-back apart while the requests go to the other instance; what counts is the attempts on the dead instance.`
+      : '',
+    droppedCache
+      ? ' The reads of no cache do not stop once the instances are healthy again: every request reads the breaker items (requests in flight in one container share a read), where a cached gateway reads about once per container-second (section 4).'
+      : '',
+  ];
+  return `- **What each knob buys**: ${parts.join('; ')}.${notes.join('')}`;
+}
+
 /** What the fleet runs show, from their numbers. */
 function fleetReading(fleet: FleetResult, runs: FleetRun[]): string[] {
-  const cached = sharedRun(runs, 'cached');
-  const strict = sharedRun(runs, 'strict');
-  const memory = runs.find((x) => x.store === 'in-memory per process');
+  const shared = sharedRuns(runs);
+  const defaults = defaultsRun(runs) ?? shared[0];
+  const memory = memoryRun(runs);
   const threshold = fleet.breaker.failureThreshold;
-  const bullets: string[] = [];
-  /** The detection against its bound, split at the first opening. */
-  const detection = (run: FleetRun, bound: number) => {
-    const { hits, afterOpening } = detectionOf(run);
-    if (run.firstOpenMs === null) return `measured ${hits} attempts, and no circuit opened`;
-    const split = `measured ${hits} (${run.hitsBeforeOpen} before the first opening at ${run.firstOpenMs ?? '–'} ms, ${afterOpening} after it)`;
-    if (hits <= bound) return `${split}, within that bound`;
-    return `${split}, ${hits - bound} above it: ${Math.max(0, run.hitsBeforeOpen - threshold)} attempts beyond the threshold went out before the failures that opened the circuit had been written, which took ${run.firstOpenMs ?? '–'} ms`;
-  };
   const writes = (run: FleetRun) => {
     const transactions = run.dynamo.commands.TransactWriteItemsCommand ?? 0;
     const puts = run.dynamo.commands.PutItemCommand ?? 0;
-    return `${run.label}: ${puts} PutItem + ${transactions} TransactWriteItems for ${run.deadHits} failed attempts, ${round((puts + transactions) / Math.max(1, run.deadHits), 2)} per failed attempt`;
+    return `${run.label}: ${puts} PutItem and ${transactions} TransactWriteItems for ${run.deadHits} failed attempts and ${run.openings} openings`;
   };
-  /** Attempts that went out while the shared record still showed the circuit closed. */
-  const sharedBefore =
-    'each from a container that had not yet read any failure of the instance: until a failure is written and read, nothing tells a container the instance is failing';
-  if (cached) {
-    const c = cached.cacheSeconds;
-    bullets.push(
-      `- **${cached.label}**: ${fleetVerdict(cached, threshold, {
-        before: sharedBefore,
-        after: `containers whose cached read predated the opening, about one attempt each: up to ${cached.processes} here`,
-      })} A container trusts a read that shows the instance healthy for up to ${c} s. A failure is written while the request's next attempt is in flight, and until it is written the container holds the instance back (other requests go elsewhere). Once a read shows unconfirmed failures (circuit closed, consecutive failures > 0) the container reads the instance again on every request, and holds it back for 1 s after the last such failure: the failures that open the circuit then come one hold-back apart, not from every request. So a container whose cached read predates the first failure sends about one attempt before it learns: detection is bounded by roughly failureThreshold + one attempt per container with a stale cache, ${threshold} + ${cached.processes} = ${threshold + cached.processes} here; ${detection(cached, threshold + cached.processes)}. Probes after detection: ${laterBursts(cached)}. ${fleetUsage(cached)}.${paceNote(cached, fleet)}`,
-    );
-  }
-  if (strict) {
-    bullets.push(
-      `- **${strict.label}**: ${fleetVerdict(strict, threshold, {
-        before: sharedBefore,
-        after: 'requests that had read the breaker items before the opening was written, i.e. already in flight',
-      })} Every request reads the breaker items (concurrent requests of one container share a read in flight), so detection is bounded by failureThreshold + the attempts already in flight (at most ${fleet.concurrency} requests were in flight here): ${threshold} + ${fleet.concurrency} = ${threshold + fleet.concurrency}; ${detection(strict, threshold + fleet.concurrency)}. Probes after detection: ${laterBursts(strict)}. The price is a read on the request path of every request: ${fleetUsage(strict)}.${paceNote(strict, fleet)}`,
-    );
-  }
-  if (cached && strict) {
-    bullets.push(
-      `- **Cache or none**: dropping the ${cached.cacheSeconds} s cache took detection from ${detectionOf(cached).hits} to ${detectionOf(strict).hits} attempts and the total from ${cached.deadHits} to ${strict.deadHits}, for ${ratio(strict.dynamo.rruPerRequest, cached.dynamo.rruPerRequest)} the read units (${cached.dynamo.rruPerRequest} → ${strict.dynamo.rruPerRequest} RRU per request) and ${dollars(fleetCost(cached))} → ${dollars(fleetCost(strict))} per million requests during the outage, with client p50 ${ms(cached.p50Ms)} → ${ms(strict.p50Ms)} ms and p99 ${ms(cached.p99Ms)} → ${ms(strict.p99Ms)} ms. The reads do not stop once the instances are healthy again: without the cache every request reads the breaker items (requests in flight in one container share a read), where the cached gateway reads about once per container-second (section 4).`,
-    );
-  }
-  const shared = [cached, strict].filter((x): x is FleetRun => x !== undefined);
+  const bullets = shared.map((run) => sharedBullet(run, fleet));
+  const knobs = knobsBullet(shared);
+  if (knobs) bullets.push(knobs);
   if (shared.length > 0) {
     bullets.push(
-      `- **Failure writes**: the failures of ${shared[0].processes} containers race for one breaker item (conditional writes on its version). A failure that makes no transition is a conditional PutItem of the item alone (a lost race answers with the current item at once) with its event appended after it; only a transition goes in a TransactWriteItems with its event. A failure write that loses the race while the circuit is still closed is retried (the failure must be counted); one that loses it against a circuit already open is not (its failure event is still appended). The probe leases and their outcomes are writes too. Measured: ${shared.map(writes).join('; ')}.${shared.some((x) => x.storeErrors > 0) ? ` Store errors (${shared.map((x) => `${x.storeErrors} ${x.label}`).join(', ')}) put a container on its in-memory view for 2 s, during which it does not see the shared circuit.` : ''}`,
+      `- **Failure writes**: the failures of ${shared[0].processes} containers race for one breaker item (conditional writes on its version). A failure that makes no transition is a conditional PutItem of the item alone (a lost race answers with the current item at once) with its event appended after it; only a transition goes in a TransactWriteItems with its event. A failure write that loses the race while the circuit is still closed is retried (the failure must be counted); one that loses it against a circuit already open is not (its failure event is still appended). The probes write too: at each retry time every request that finds the circuit due for a probe tries to take the lease, a TransactWriteItems as it moves the circuit to half-open, and all but one lose; a failed probe reopens the circuit in another. Measured (lost races included): ${shared.map(writes).join('; ')}.${shared.some((x) => x.storeErrors > 0) ? ` Store errors (${shared.map((x) => `${x.storeErrors} ${x.label}`).join(', ')}) put a container on its in-memory view for 2 s, during which it does not see the shared circuit.` : ''}`,
     );
   }
-  if (memory && shared.length > 0) {
+  if (memory && defaults) {
     bullets.push(
       `- **${memory.label}**: ${fleetVerdict(memory, threshold, {
         before: 'every process sends until its own circuit opens',
         after: `processes whose own circuit had not opened yet, each needing ${threshold} failures of its own`,
-      })} Every process probes on its own in each window (${laterBursts(memory)}) against ${laterBursts(shared[0])} for ${shared[0].label}: ${ratio(memory.deadHits, shared[0].deadHits)} as many attempts in all.`,
+      })} Every process probes on its own in each window (${laterBursts(memory)}) against ${laterBursts(defaults)} for ${defaults.label}: ${ratio(memory.deadHits, defaults.deadHits)} as many attempts in all.`,
     );
   }
   return bullets.length > 0 ? ['Reading it:', '', ...bullets, ''] : [];
@@ -264,7 +405,7 @@ function fleetSection(r: BenchResults): string[] {
   return [
     '## 3. Fleet coherence',
     '',
-    `${first?.processes ?? 8} gateway processes (separate Node processes, each with its own cache, like ${first?.processes ?? 8} Lambda containers) share one DynamoDB Local. Two OpenAI instances: \`dead\` (priority 1) and \`healthy\` (priority 2). Breaker: failureThreshold ${b.failureThreshold}, backoff ${b.initialBackoffSeconds} s × ${b.backoffMultiplier} up to ${b.maxBackoffSeconds} s, no jitter. After a warm-up of ${fleet.warmupRequests} requests with both instances healthy, \`dead\` starts answering 503 and ${first?.requests ?? 2000} requests go round-robin across the processes at ${fleet.ratePerSecond} req/s with at most ${fleet.concurrency} in flight; every attempt that reaches \`dead\` is counted with its time. The run is made ${runs.length === 1 ? 'once' : `${runs.length} times`}: ${runs.map(fleetSetup).join('; ')}${runs.filter((x) => x.cacheSeconds !== null).length > 1 ? ' — each shared run on tables of its own' : ''}. Target: no more than failureThreshold + one probe per backoff window for the whole fleet. The detection is every attempt before the first retry time (the first opening + the initial backoff of ${b.initialBackoffSeconds} s): those before the circuit opened and those of containers that had not seen it yet. The attempts after it are grouped in bursts (attempts less than ${BURST_GAP_MS} ms apart; the shortest backoff is ${b.initialBackoffSeconds} s), each a backoff window's probe(s). Circuit openings come from the \`circuit_open\` events (shared: that run's events table; in-memory: each process's store). DynamoDB $ per million requests: the run's request units at the prices of section 4.`,
+    `${first?.processes ?? 8} gateway processes (separate Node processes, each with its own cache, like ${first?.processes ?? 8} Lambda containers) share one DynamoDB Local. Two OpenAI instances: \`dead\` (priority 1) and \`healthy\` (priority 2). Breaker: failureThreshold ${b.failureThreshold}, backoff ${b.initialBackoffSeconds} s × ${b.backoffMultiplier} up to ${b.maxBackoffSeconds} s, no jitter. After a warm-up of ${fleet.warmupRequests} requests with both instances healthy, \`dead\` starts answering 503 and ${first?.requests ?? 2000} requests go round-robin across the processes at ${fleet.ratePerSecond} req/s with at most ${fleet.concurrency} in flight; every attempt that reaches \`dead\` is counted with its time. The run is made ${runs.length === 1 ? 'once' : `${runs.length} times`}: ${runs.map(fleetSetup).join('; ')}${sharedRuns(runs).length > 1 ? ' — each shared run on tables of its own' : ''}.${holdBackNote(runs)} Target: no more than failureThreshold + one probe per backoff window for the whole fleet. The detection is every attempt before the first retry time (the first opening + the initial backoff of ${b.initialBackoffSeconds} s): those before the circuit opened and those of containers that had not seen it yet. The attempts after it are grouped in bursts (attempts less than ${BURST_GAP_MS} ms apart; the shortest backoff is ${b.initialBackoffSeconds} s), each a backoff window's probe(s). Circuit openings come from the \`circuit_open\` events (shared: that run's events table; in-memory: each process's store). DynamoDB $ per million requests: the run's request units at the prices of section 4.`,
     '',
     '| variant | processes | requests | errors | attempts on the dead instance | target | detection | later bursts (one per window) | first circuit open (ms after death) | circuit openings | store errors | client p50 / p99 ms | DynamoDB calls / request | RRU / WRU per request | DynamoDB $ per million requests |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -312,7 +453,7 @@ function costSection(r: BenchResults): string[] {
         : `| ${c.regime} | ${c.requests} | ${c.rruPerRequest} | ${c.wruPerRequest} | ${dollars(costPerMillion(c.rruPerRequest, c.wruPerRequest))} |`,
     ),
   ];
-  const shared = sharedRun(fleetRuns(r.fleet), 'cached');
+  const shared = defaultsRun(fleetRuns(r.fleet));
   if (shared) {
     lines.push(
       '',
@@ -321,7 +462,7 @@ function costSection(r: BenchResults): string[] {
   }
   lines.push(
     '',
-    `Reading it: a healthy gateway writes nothing; its cost is the breaker reads, about one BatchGetItem of every instance's item per container-second, so the read cost per request is set by the request rate per container (measured at ${r.dynamoCost.ratePerSecond} req/s: ${steady?.rruPerRequest ?? '–'} RRU in ${steady?.readsPerRequest ?? '–'} BatchGetItem calls per request${steady && steady.readsPerRequest > steady.rruPerRequest + 0.01 ? "; more calls than RRU because once a request's outcome recording finds one instance's cached entry expired and re-reads it alone, the two instances' entries expire at different times and each is then read in its own call — the same RRU, twice the round trips" : ''}). Writes happen only at transitions: each recorded failure is a TransactWriteItems of the breaker item and its event (2 WRU per KB of each) plus a \`failover\` event, so an outage costs a handful of WRU per failure and per backoff window for the whole fleet, not per request. The bench uses 1–8 s backoffs; with the default 60 → 600 s, outage and recovery writes per request are far lower. Not included: the events table's stream, the aggregator's rollup writes and storage.`,
+    `Reading it: a healthy gateway writes nothing; its cost is the breaker reads, about one BatchGetItem of every instance's item per container-second, so the read cost per request is set by the request rate per container (measured at ${r.dynamoCost.ratePerSecond} req/s: ${steady?.rruPerRequest ?? '–'} RRU in ${steady?.readsPerRequest ?? '–'} BatchGetItem calls per request${steady && steady.readsPerRequest > steady.rruPerRequest + 0.01 ? "; more calls than RRU because once a request's outcome recording finds one instance's cached entry expired and re-reads it alone, the two instances' entries expire at different times and each is then read in its own call — the same RRU, twice the round trips" : ''}). Writes happen only on failures and transitions: each recorded failure is a conditional PutItem of the breaker item (1 WRU per KB) with its \`failure\` event appended in a BatchWriteItem — one TransactWriteItems of both (2 WRU per KB of each) when it opens the circuit — plus a \`failover\` event, so an outage costs a handful of WRU per failure and per backoff window for the whole fleet, not per request. The bench uses 1–8 s backoffs; with the default 60 → 600 s, outage and recovery writes per request are far lower. Not included: the events table's stream, the aggregator's rollup writes and storage.`,
     '',
   );
   return lines;
@@ -362,11 +503,11 @@ function readsAt(r: BenchResults, concurrency: number): string {
   return `${cells.map((c) => c.gatewayReads.perRequest).join(' / ')} reads per request (${cells.map((c) => c.gatewayReads.perSecond).join(' / ')} per second of serving)`;
 }
 
-/** The fleet's attempts per backoff window, shared store (default cache) against per-process breakers. */
+/** The fleet's attempts per backoff window, shared store (default settings) against per-process breakers. */
 function probesCompared(r: BenchResults): string {
   const runs = fleetRuns(r.fleet);
-  const shared = sharedRun(runs, 'cached');
-  const memory = runs.find((x) => x.store === 'in-memory per process');
+  const shared = defaultsRun(runs);
+  const memory = memoryRun(runs);
   if (!shared || !memory) return 'section 3';
   return `section 3: attempts per backoff window ${laterBursts(shared)} with the shared store, ${laterBursts(memory)} with per-process state`;
 }
@@ -417,7 +558,7 @@ function closingSection(r: BenchResults): string[] {
     '',
     'What explains the gaps (each checked in the code, with a request, or in a CPU profile of the gateway process under load):',
     '',
-    `- **Breaker reads on the request path — the p99 gap.** The 1 s breaker cache is refreshed synchronously: the request that finds it expired waits for a BatchGetItem (here DynamoDB Local, in Java, on the same 2 cores). There is no single-flight, so every request in flight that finds it expired sends its own read: the DynamoDB-backed process made ${readsAt(r, 1)} at concurrency 1 and ${readsAt(r, 32)} at concurrency 32, for the 0 / 20 ms upstreams. The outcome is also recorded before the answer goes out, and a cache entry that expired during the upstream call costs one more read first. The "memory store" rows are the same gateway without these reads. In Lambda a container serves one request at a time, so there the reads scale with containers, not with requests in flight — but every container still pays one DynamoDB round trip per second on some request.`,
+    `- **Breaker reads on the request path — the p99 gap.** The 1 s breaker cache is refreshed synchronously: the request that finds it expired waits for a BatchGetItem (here DynamoDB Local, in Java, on the same 2 cores). Concurrent requests of the process that find it expired share one read and all wait for it: the DynamoDB-backed process made ${readsAt(r, 1)} at concurrency 1 and ${readsAt(r, 32)} at concurrency 32, for the 0 / 20 ms upstreams. The outcome is also recorded before the answer goes out, and a cache entry that expired during the upstream call costs one more read first. The "memory store" rows are the same gateway without these reads. In Lambda a container serves one request at a time, so there the reads scale with containers, not with requests in flight — but every container still pays one DynamoDB round trip per second on some request.`,
     '- **Per-request work for failover.** The proxy reads the first body byte of the upstream answer before it answers (so it can still fail over on an error event or a dead stream), relays the body through its own stream with an SSE watcher, creates an AbortController and timers per attempt and an `AbortSignal.timeout` per request (the Lambda deadline), and checks and updates the breaker view. Portkey forwards the upstream response without such checks; where the gateway trails on p50 or req/s this is the cost.',
     '- **The local runtime emulates API Gateway + Lambda.** Each HTTP request becomes a REST proxy event (headers copied into two maps, the body buffered and decoded), runs through middy and the response-streaming handler, and the answer goes out as a forced head flush, one write per body chunk and the chunked terminator — three socket writes for a small JSON answer (`LocalResponseStream.setPrelude` → `flushHeaders`); `writev` was ~15 % of the gateway process’s busy CPU in a profile. In AWS this layer is API Gateway + Lambda itself, whose overhead is not measured here, while Portkey is a long-running server you operate.',
     '- **Why the gateway can still be ahead.** Portkey parses every request body and rebuilds it from the parameters it knows (a request with an extra field reached the upstream without it, whitespace normalised), runs its hooks/guardrails pipeline, and on streams waits 25 ms before the first chunk. llm-gateway forwards same-format bodies byte for byte.',

@@ -94,8 +94,9 @@ export const breakerSchema = z
     /** How long a container trusts its cached breaker read; 0 disables the cache. */
     cacheSeconds: z.number().min(0).default(1),
     /**
-     * After a failure no success has cleared, send requests to the other eligible instances for this long (the
-     * failures that open the circuit then come one at a time); 0 keeps the instance at its priority.
+     * After a failure no success has cleared, send requests to the other eligible instances for this long (up to
+     * 1.5×, drawn per container; the failures that open the circuit then come one at a time); 0 keeps the instance
+     * at its priority.
      */
     holdBackSeconds: z.number().min(0).default(0),
   })

@@ -51,6 +51,8 @@ export interface FailureDetail extends FailureReport {
 }
 
 const MAX_RACE_ROUNDS = 10;
+/** A container's hold-back after a failure lasts holdBackMs × (1 + up to this fraction), drawn per failure. */
+export const HOLD_BACK_SPREAD = 0.5;
 /** The least time (ms) a writer trusts a cached record before its conditional write (see `mutate`). */
 const WRITER_TRUST_MS = 1000;
 const MAX_PENDING_EVENTS = 1000;
@@ -85,6 +87,8 @@ export class CircuitBreaker {
   private readonly reads = new Map<string, Promise<void>>();
   /** Failure writes in flight, by instance: the instance is held back while any is pending. */
   private readonly failureWrites = new Map<string, Set<Promise<BreakerRecord>>>();
+  /** The end of the hold-back this container drew for the last failure it read of each instance. */
+  private readonly holdBackEnds = new Map<string, { failureAt: number; until: number }>();
   private degradedUntil = 0;
   private pendingEvents: FailoverEvent[] = [];
 
@@ -106,7 +110,7 @@ export class CircuitBreaker {
   /**
    * True when requests should stay off `instance` while another instance can serve them (only with `holdBackMs`): a
    * failure this container saw there is still being written, or its record (as last read) shows a failure less than
-   * `holdBackMs` old that no success has cleared — the circuit may be about to open for the whole fleet, and one
+   * `holdBackMs` (up to 1.5×, drawn per container) old that no success has cleared — the circuit may be about to open for the whole fleet, and one
    * attempt per hold-back (not every request in flight) goes on to confirm or clear it.
    */
   heldBack(instance: string): boolean {
@@ -115,7 +119,16 @@ export class CircuitBreaker {
     if ((this.failureWrites.get(instance)?.size ?? 0) > 0) return true;
     const record = this.cache.get(instance)?.record;
     if (!record || !hasUnconfirmedFailures(record) || record.lastFailureAt === null) return false;
-    return this.deps.clock() - record.lastFailureAt < holdBackMs;
+    // Each container draws its own end for each failure (holdBackMs to 1.5×), so that containers reading the same
+    // failure do not all send to the instance at the same moment when it ends.
+    const failureAt = record.lastFailureAt;
+    const known = this.holdBackEnds.get(instance);
+    const until =
+      known?.failureAt === failureAt
+        ? known.until
+        : failureAt + holdBackMs * (1 + HOLD_BACK_SPREAD * this.deps.random());
+    this.holdBackEnds.set(instance, { failureAt, until });
+    return this.deps.clock() < until;
   }
 
   /**

@@ -64,8 +64,9 @@ describe('failover through the local runtime, called with the official OpenAI SD
     const next = [await chat(h.openai), await chat(h.openai), await chat(h.openai)];
     const hitsDuringHoldBack = h.primary.hits.length;
 
-    // Once the hold-back has passed, one request tries the primary again (and fails: held back again).
-    await pause(1100);
+    // Once the hold-back (1 s, up to 1.5 s as drawn) has passed, one request tries the primary again (and fails: held
+    // back again).
+    await pause(1600);
     const afterHoldBack = await chat(h.openai);
     const again = await chat(h.openai);
 

@@ -2,7 +2,7 @@ import type { FailoverEvent } from '../../shared/events/failover-event';
 import { MemoryLog } from '../../shared/observability/log';
 import { type BreakerOptions, DEFAULT_BREAKER_OPTIONS } from '../../shared/resilience/breaker-options';
 import type { BreakerRecord } from '../../shared/resilience/breaker-record';
-import { CircuitBreaker, type FailureDetail } from '../../shared/resilience/circuit-breaker';
+import { CircuitBreaker, type FailureDetail, HOLD_BACK_SPREAD } from '../../shared/resilience/circuit-breaker';
 import type { BreakerStore, EventStore, SaveResult } from '../../shared/store/breaker-store';
 import { MemoryBreakerStore } from '../../shared/store/memory-breaker-store';
 
@@ -58,6 +58,7 @@ function breakerOver(
   store: BreakerStore & EventStore,
   log = new MemoryLog(),
   holdBackMs = HOLD_BACK_MS,
+  random = () => 0.5,
 ): CircuitBreaker {
   return new CircuitBreaker({
     store,
@@ -66,7 +67,7 @@ function breakerOver(
     cacheMs: CACHE_MS,
     providerOf: (instance) => PROVIDERS[instance] ?? 'unknown',
     clock: () => now,
-    random: () => 0.5,
+    random,
     log,
     degradedMs: DEGRADED_MS,
     holdBackMs,
@@ -446,16 +447,17 @@ describe('CircuitBreaker', () => {
       expect(store.records.get('openai-east')?.consecutiveFailures).toBe(1);
     });
 
-    it('keeps holding it back after the write while the failure stays unconfirmed, for at most 1 s', async () => {
-      // Prepare
+    it('keeps holding it back after the write while the failure stays unconfirmed, for its drawn hold-back', async () => {
+      // Prepare: random() = 0.5 draws holdBackMs × (1 + 0.5 × HOLD_BACK_SPREAD).
       const store = new MemoryBreakerStore();
       const breaker = breakerOver(store);
+      const holdBack = HOLD_BACK_MS * (1 + 0.5 * HOLD_BACK_SPREAD);
       await breaker.recordFailure('openai-east', HTTP_503);
 
       // Act
       const heldAfterWrite = breaker.heldBack('openai-east');
       const nothingToWaitFor = await breaker.settle(['openai-east']);
-      now += HOLD_BACK_MS - 1;
+      now += holdBack - 1;
       const heldJustBefore = breaker.heldBack('openai-east');
       now += 1;
       const heldAfter = breaker.heldBack('openai-east');
@@ -467,7 +469,26 @@ describe('CircuitBreaker', () => {
       expect(heldAfter).toBe(false);
     });
 
-    it('is held back as well by another container once it has read the failure, until 1 s after the failure', async () => {
+    it('ends the hold-back at a time each container draws, so that they do not all return at once', async () => {
+      // Prepare: two containers that have read the same failure, drawing the shortest and the longest hold-back.
+      const store = new MemoryBreakerStore();
+      const early = breakerOver(store, new MemoryLog(), HOLD_BACK_MS, () => 0);
+      const late = breakerOver(store, new MemoryLog(), HOLD_BACK_MS, () => 0.999);
+      await early.recordFailure('openai-east', HTTP_503);
+      await late.view(['openai-east']);
+
+      // Act
+      now += HOLD_BACK_MS;
+      const atHoldBack = [early.heldBack('openai-east'), late.heldBack('openai-east')];
+      now += HOLD_BACK_MS * HOLD_BACK_SPREAD;
+      const atLongest = [early.heldBack('openai-east'), late.heldBack('openai-east')];
+
+      // Assess
+      expect(atHoldBack).toEqual([false, true]);
+      expect(atLongest).toEqual([false, false]);
+    });
+
+    it('is held back as well by another container once it has read the failure, until its hold-back ends', async () => {
       // Prepare
       const store = new MemoryBreakerStore();
       const theirs = breakerOver(store);
@@ -481,7 +502,7 @@ describe('CircuitBreaker', () => {
       const heldBeforeReading = mine.heldBack('openai-east'); // its cached read predates the failure
       await mine.view(['openai-east']);
       const heldAfterReading = mine.heldBack('openai-east');
-      now += HOLD_BACK_MS;
+      now += HOLD_BACK_MS * (1 + HOLD_BACK_SPREAD);
       await mine.view(['openai-east']);
 
       // Assess
