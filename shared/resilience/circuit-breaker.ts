@@ -198,6 +198,18 @@ export class CircuitBreaker {
 
   /** Records a successful attempt (free when the instance was already healthy). */
   async recordSuccess(instance: string, requestId: string): Promise<void> {
+    // The steady state reads nothing either: a success on an instance this container last saw closed with nothing to
+    // clear needs no fresh read, however old that read (a failure written elsewhere since is cleared by the first
+    // success after this container's next view, which reads it since the cache has expired).
+    const cached = this.cache.get(instance);
+    if (
+      cached &&
+      !cached.localOnly &&
+      cached.record.circuit.state === 'closed' &&
+      onSuccess(cached.record, this.deps.clock(), this.deps.options, requestId) === null
+    ) {
+      return;
+    }
     await this.mutate({
       instance,
       requestId,

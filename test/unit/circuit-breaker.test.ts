@@ -198,6 +198,22 @@ describe('CircuitBreaker', () => {
       expect(store.events).toEqual([]);
     });
 
+    it('reads nothing either for a success on an instance last seen healthy, even once the cache time has passed', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const load = jest.spyOn(store, 'load');
+      const breaker = breakerOver(store);
+      await breaker.view(['openai-east']);
+      now += 5 * CACHE_MS;
+
+      // Act
+      await Promise.all(Array.from({ length: 10 }, (_, i) => breaker.recordSuccess('openai-east', `req-${i}`)));
+
+      // Assess
+      expect(load).toHaveBeenCalledTimes(1);
+      expect(store.events).toEqual([]);
+    });
+
     it('writes once to reset the streak of an instance that had failed', async () => {
       // Prepare
       const store = new MemoryBreakerStore();
