@@ -71,9 +71,8 @@ describe('breaker transitions while an instance flaps under 100 concurrent reque
 
   it('writes exactly one event per transition, and the events walk the state machine to the stored state', async () => {
     // Prepare: an instance the test makes fail and recover (`flaky`) beside three steady ones, and four containers.
-    // Each failure on `flaky` is a conditional write on its one breaker item, retried on every lost race (up to 10), so
-    // 100 requests failing on it at once take many seconds to record; `flaky` therefore takes a small weight: about 6
-    // of the 100 requests in flight pick it first, while all 100 read and act on its shared breaker state.
+    // `flaky` takes a small weight, so that about 6 of the 100 requests in flight pick it first while all 100 read and
+    // act on its shared breaker state (and the steady instances keep the load from tripping the whole provider).
     const tables = await freshTables(admin);
     let flakyFails = false;
     const flaky = await FakeProvider.start('flaky', () =>
