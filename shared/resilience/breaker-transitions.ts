@@ -174,7 +174,19 @@ export function isMootFailure(current: BreakerRecord, change: BreakerChange): bo
   return (change.record.cooldownUntil ?? 0) <= deadline;
 }
 
-/** True when a closed circuit has failures no success has cleared yet: other containers may be about to open it. */
-export function hasUnconfirmedFailures(record: BreakerRecord): boolean {
-  return record.circuit.state === 'closed' && record.consecutiveFailures > 0;
+/**
+ * True when a closed circuit has a failure inside the failure window that no success has cleared yet: other
+ * containers may be about to open it. (An older failure can no longer count towards opening it.)
+ */
+export function hasUnconfirmedFailures(
+  record: BreakerRecord,
+  now: number,
+  options: Pick<BreakerOptions, 'failureWindowSeconds'>,
+): boolean {
+  return (
+    record.circuit.state === 'closed' &&
+    record.consecutiveFailures > 0 &&
+    record.lastFailureAt !== null &&
+    record.lastFailureAt > now - options.failureWindowSeconds * 1000
+  );
 }

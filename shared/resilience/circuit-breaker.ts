@@ -56,6 +56,8 @@ export const HOLD_BACK_SPREAD = 0.5;
 /** The least time (ms) a writer trusts a cached record before its conditional write (see `mutate`). */
 const WRITER_TRUST_MS = 1000;
 const MAX_PENDING_EVENTS = 1000;
+/** Events kept in memory that one read writes on its way (one BatchWriteItem). */
+const FLUSH_PER_READ = 25;
 
 /** One conditional update of an instance's record. */
 interface BreakerMutation {
@@ -116,9 +118,12 @@ export class CircuitBreaker {
   heldBack(instance: string): boolean {
     const holdBackMs = this.deps.holdBackMs ?? 0;
     if (holdBackMs <= 0) return false;
-    if ((this.failureWrites.get(instance)?.size ?? 0) > 0) return true;
+    if (this.writingFailure(instance)) return true;
     const record = this.cache.get(instance)?.record;
-    if (!record || !hasUnconfirmedFailures(record) || record.lastFailureAt === null) return false;
+    const now = this.deps.clock();
+    if (!record || !hasUnconfirmedFailures(record, now, this.deps.options) || record.lastFailureAt === null) {
+      return false;
+    }
     // Each container draws its own end for each failure (holdBackMs to 1.5×), so that containers reading the same
     // failure do not all send to the instance at the same moment when it ends.
     const failureAt = record.lastFailureAt;
@@ -128,17 +133,18 @@ export class CircuitBreaker {
         ? known.until
         : failureAt + holdBackMs * (1 + HOLD_BACK_SPREAD * this.deps.random());
     this.holdBackEnds.set(instance, { failureAt, until });
-    return this.deps.clock() < until;
+    return now < until;
   }
 
-  /**
-   * Waits until the failures of `instances` this container is writing are written (or given up). False when there
-   * was nothing to wait for.
-   */
-  async settle(instances: string[]): Promise<boolean> {
+  /** True while this container is writing a failure of `instance`. */
+  writingFailure(instance: string): boolean {
+    return (this.failureWrites.get(instance)?.size ?? 0) > 0;
+  }
+
+  /** Resolves once the failures of `instances` this container is writing are written (or given up). */
+  async settle(instances: string[]): Promise<void> {
     const writes = instances.flatMap((name) => [...(this.failureWrites.get(name) ?? [])]);
     await Promise.all(writes.map((write) => write.catch(() => undefined)));
-    return writes.length > 0;
   }
 
   /**
@@ -198,17 +204,24 @@ export class CircuitBreaker {
 
   /** Records a successful attempt (free when the instance was already healthy). */
   async recordSuccess(instance: string, requestId: string): Promise<void> {
-    // The steady state reads nothing either: a success on an instance this container last saw closed with nothing to
-    // clear needs no fresh read, however old that read (a failure written elsewhere since is cleared by the first
-    // success after this container's next view, which reads it since the cache has expired).
-    const cached = this.cache.get(instance);
-    if (
-      cached &&
-      !cached.localOnly &&
-      cached.record.circuit.state === 'closed' &&
-      onSuccess(cached.record, this.deps.clock(), this.deps.options, requestId) === null
-    ) {
-      return;
+    // The steady state costs nothing: a success on an instance this container last saw closed with nothing to clear
+    // writes nothing, and reads only when that read is older than a writer trusts — then through the shared read, so
+    // that concurrent successes do not each send one — in case a failure written elsewhere since needs clearing.
+    const nothingToClear = () => {
+      const cached = this.cache.get(instance);
+      return (
+        cached !== undefined &&
+        !cached.localOnly &&
+        cached.record.circuit.state === 'closed' &&
+        onSuccess(cached.record, this.deps.clock(), this.deps.options, requestId) === null
+      );
+    };
+    if (nothingToClear()) {
+      const now = this.deps.clock();
+      const maxAgeMs = Math.max(this.deps.cacheMs, WRITER_TRUST_MS);
+      if (!this.isStale(instance, now, { maxAgeMs, unconfirmedToo: false }) || this.isDegraded(now)) return;
+      await this.sharedRead([instance], now);
+      if (nothingToClear()) return;
     }
     await this.mutate({
       instance,
@@ -320,10 +333,11 @@ export class CircuitBreaker {
     return change.record;
   }
 
-  private async flushPendingEvents(): Promise<void> {
+  /** Writes the events kept in memory (at most `limit` of them, oldest first). Never throws. */
+  private async flushPendingEvents(limit = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.pendingEvents.length === 0) return;
-    const batch = this.pendingEvents;
-    this.pendingEvents = [];
+    const batch = this.pendingEvents.slice(0, limit);
+    this.pendingEvents = this.pendingEvents.slice(batch.length);
     try {
       await this.deps.events.append(batch);
     } catch (error) {
@@ -339,7 +353,7 @@ export class CircuitBreaker {
   private isStale(name: string, now: number, options: { maxAgeMs: number; unconfirmedToo: boolean }): boolean {
     const entry = this.cache.get(name);
     if (!entry) return true;
-    if (options.unconfirmedToo && hasUnconfirmedFailures(entry.record)) return true;
+    if (options.unconfirmedToo && hasUnconfirmedFailures(entry.record, now, this.deps.options)) return true;
     return now - entry.fetchedAt >= options.maxAgeMs;
   }
 
@@ -369,7 +383,9 @@ export class CircuitBreaker {
     try {
       const loaded = await this.deps.store.load(names);
       for (const record of loaded.values()) this.remember(record, startedAt, { onlyIfNewer: true });
-      await this.flushPendingEvents();
+      // A backlog kept through a store outage drains one batch per read: requests sharing this read wait for one
+      // batch write at most, not for the whole backlog.
+      await this.flushPendingEvents(FLUSH_PER_READ);
     } catch (error) {
       this.degrade(error, 'read');
     }

@@ -119,9 +119,8 @@ export async function runFailover<I extends FailoverInstance, R>(
   let previous: string | null = null;
   // This request's failure records: written while the next attempt is in flight, all done before it answers.
   const recording: Promise<unknown>[] = [];
-  const recorded = async () => {
-    await Promise.all(recording.splice(0));
-  };
+  // Bounded by the request's deadline and signal: a slow store never holds an answer past them (the writes go on).
+  const recorded = () => waitWithin(Promise.all(recording.splice(0)), request.deadline, clock, request.signal);
 
   while (attempts < request.maxAttempts && clock() < request.deadline && !request.signal?.aborted) {
     const view = await breaker.view(names);
@@ -135,7 +134,11 @@ export async function runFailover<I extends FailoverInstance, R>(
     // instances are left, the request waits for failures still being written and decides on the records they leave.
     const candidates = eligible.filter((c) => !breaker.heldBack(c.instance.name));
     if (candidates.length === 0 && eligible.length > 0) {
-      if (settles++ < request.maxAttempts && (await breaker.settle(eligible.map((c) => c.instance.name)))) continue;
+      const names = eligible.map((c) => c.instance.name);
+      if (settles++ < request.maxAttempts && names.some((name) => breaker.writingFailure(name))) {
+        await waitWithin(breaker.settle(names), request.deadline, clock, request.signal);
+        continue;
+      }
       candidates.push(...eligible);
     }
     const pinned = candidates.find((c) => c.instance.name === request.preferred && c.admission.kind === 'pass');
@@ -242,6 +245,24 @@ export async function runFailover<I extends FailoverInstance, R>(
   await recorded();
   return exhausted(request, deps, attempts, failures);
 }
+
+/** Waits for `work` to settle, but not past `deadline` (epoch ms on `clock`) nor once `signal` aborts. */
+async function waitWithin(work: Promise<unknown>, deadline: number, clock: Clock, signal?: AbortSignal): Promise<void> {
+  const left = deadline - clock();
+  if (left <= 0 || signal?.aborted) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stop: (() => void) | undefined;
+  const bound = new Promise<void>((resolve) => {
+    stop = () => resolve();
+    timer = setTimeout(stop, left);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+  await Promise.race([work.then(noop, noop), bound]);
+  clearTimeout(timer);
+  if (stop) signal?.removeEventListener('abort', stop);
+}
+
+function noop(): void {}
 
 async function exhausted<I extends FailoverInstance, R>(
   request: FailoverRequest<I, R>,

@@ -1,7 +1,9 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
   TransactionCanceledException,
+  TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -108,7 +110,15 @@ export class DynamoBreakerStore implements BreakerStore, EventStore {
       return { ok: true };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        return { ok: false, current: this.recordFrom(error.Item, next.instance) };
+        const current = this.recordFrom(error.Item, next.instance);
+        // The SDK retries a put that timed out: when the first try was applied, the retry finds this very record.
+        // (A transaction needs no such check: the SDK sends it with an idempotency token.)
+        if (isDeepStrictEqual(current, fromBreakerItem(toBreakerItem(next)))) return { ok: true };
+        return { ok: false, current };
+      }
+      // A put on an item inside another container's transaction (an opening, a probe lease) is a lost race too.
+      if (error instanceof TransactionConflictException) {
+        return { ok: false, current: await this.loadConsistent(next.instance) };
       }
       if (error instanceof TransactionCanceledException) {
         const reasons = error.CancellationReasons ?? [];

@@ -23,16 +23,20 @@ describe('a DynamoDB that accepts connections but never answers', () => {
 
   it('fails the call after the configured timeout instead of waiting forever', async () => {
     const client = createDynamoClient({ endpoint, timeoutMs: 200, localCredentials: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const outcome = await Promise.race([
         client.send(new GetCommand({ TableName: 't', Key: { pk: 'x' } })).then(
           () => 'answered',
           () => 'failed',
         ),
-        new Promise((r) => setTimeout(() => r('still waiting'), 5_000)),
+        new Promise((r) => {
+          timer = setTimeout(() => r('still waiting'), 5_000);
+        }),
       ]);
       expect(outcome).toBe('failed');
     } finally {
+      clearTimeout(timer);
       client.destroy();
     }
   });

@@ -465,9 +465,16 @@ describe('hasUnconfirmedFailures', () => {
     const oneFailure = failAt(freshRecord('primary'), [T0]).record;
     const opened = failAt(freshRecord('primary'), [T0, T0 + 1, T0 + 2]).record;
     const cleared = written(onSuccess(oneFailure, T0 + 1, EXACT)).record;
-    expect(hasUnconfirmedFailures(oneFailure)).toBe(true);
-    expect(hasUnconfirmedFailures(cleared)).toBe(false);
-    expect(hasUnconfirmedFailures(opened)).toBe(false);
-    expect(hasUnconfirmedFailures(freshRecord('primary'))).toBe(false);
+    expect(hasUnconfirmedFailures(oneFailure, T0 + 3, EXACT)).toBe(true);
+    expect(hasUnconfirmedFailures(cleared, T0 + 3, EXACT)).toBe(false);
+    expect(hasUnconfirmedFailures(opened, T0 + 3, EXACT)).toBe(false);
+    expect(hasUnconfirmedFailures(freshRecord('primary'), T0 + 3, EXACT)).toBe(false);
+  });
+
+  it('is false once the failure is older than the failure window (it can no longer open the circuit)', () => {
+    const oneFailure = failAt(freshRecord('primary'), [T0]).record;
+    const window = EXACT.failureWindowSeconds * SECOND;
+    expect(hasUnconfirmedFailures(oneFailure, T0 + window - 1, EXACT)).toBe(true);
+    expect(hasUnconfirmedFailures(oneFailure, T0 + window, EXACT)).toBe(false);
   });
 });

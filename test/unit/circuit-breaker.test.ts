@@ -198,10 +198,11 @@ describe('CircuitBreaker', () => {
       expect(store.events).toEqual([]);
     });
 
-    it('reads nothing either for a success on an instance last seen healthy, even once the cache time has passed', async () => {
+    it('refreshes an old read once for concurrent successes on an instance last seen healthy, and writes nothing', async () => {
       // Prepare
       const store = new MemoryBreakerStore();
       const load = jest.spyOn(store, 'load');
+      const save = jest.spyOn(store, 'save');
       const breaker = breakerOver(store);
       await breaker.view(['openai-east']);
       now += 5 * CACHE_MS;
@@ -210,8 +211,24 @@ describe('CircuitBreaker', () => {
       await Promise.all(Array.from({ length: 10 }, (_, i) => breaker.recordSuccess('openai-east', `req-${i}`)));
 
       // Assess
-      expect(load).toHaveBeenCalledTimes(1);
-      expect(store.events).toEqual([]);
+      expect(load).toHaveBeenCalledTimes(2); // the view, then one shared refresh
+      expect(save).not.toHaveBeenCalled();
+    });
+
+    it('clears a failure another container wrote since this container’s old read', async () => {
+      // Prepare
+      const store = new MemoryBreakerStore();
+      const mine = breakerOver(store);
+      const theirs = breakerOver(store);
+      await mine.view(['openai-east']);
+      now += 2 * CACHE_MS;
+      await theirs.recordFailure('openai-east', HTTP_503);
+
+      // Act
+      await mine.recordSuccess('openai-east', 'req-mine');
+
+      // Assess
+      expect(store.records.get('openai-east')?.consecutiveFailures).toBe(0);
     });
 
     it('writes once to reset the streak of an instance that had failed', async () => {
@@ -340,6 +357,22 @@ describe('CircuitBreaker', () => {
 
       // Assess
       expect(load).toHaveBeenCalledTimes(2);
+    });
+
+    it('trusts the cache again for a failure older than the failure window that no success ever cleared', async () => {
+      // Prepare: one failure on a backup that then gets no traffic.
+      const store = new MemoryBreakerStore();
+      const breaker = breakerOver(store);
+      await breaker.recordFailure('openai-east', HTTP_503);
+      now += EXACT.failureWindowSeconds * 1_000;
+      await breaker.view(['openai-east']);
+      const load = jest.spyOn(store, 'load');
+
+      // Act
+      for (let i = 0; i < 10; i++) await breaker.view(['openai-east']);
+
+      // Assess
+      expect(load).not.toHaveBeenCalled();
     });
 
     it('only loads the instances whose cache entry is stale', async () => {
@@ -472,7 +505,7 @@ describe('CircuitBreaker', () => {
 
       // Act
       const heldAfterWrite = breaker.heldBack('openai-east');
-      const nothingToWaitFor = await breaker.settle(['openai-east']);
+      const nothingToWaitFor = !breaker.writingFailure('openai-east');
       now += holdBack - 1;
       const heldJustBefore = breaker.heldBack('openai-east');
       now += 1;
@@ -480,7 +513,7 @@ describe('CircuitBreaker', () => {
 
       // Assess
       expect(heldAfterWrite).toBe(true);
-      expect(nothingToWaitFor).toBe(false);
+      expect(nothingToWaitFor).toBe(true);
       expect(heldJustBefore).toBe(true);
       expect(heldAfter).toBe(false);
     });
@@ -619,6 +652,28 @@ describe('CircuitBreaker', () => {
       // Assess
       expect(store.inner.events.map((e) => e.type)).toEqual(['failure', 'failure', 'failure', 'circuit_open']);
       expect(store.inner.events.every((e) => e.provider === 'openai' && e.instance === 'openai-east')).toBe(true);
+    });
+
+    it('drains a large backlog one batch of 25 per read, so that requests sharing a read do not wait for all of it', async () => {
+      // Prepare: 60 failures recorded in memory while the store was down (60 failure events + 1 circuit_open).
+      const store = new SwitchableStore();
+      const breaker = breakerOver(store);
+      for (let i = 0; i < 60; i++) await breaker.recordFailure('openai-east', { ...HTTP_503, requestId: `r${i}` });
+      store.down = false;
+      now += DEGRADED_MS;
+
+      // Act
+      const afterReads: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        now += CACHE_MS;
+        await breaker.view(['openai-east']);
+        afterReads.push(store.inner.events.length);
+      }
+
+      // Assess: oldest first, nothing lost, nothing twice.
+      expect(afterReads).toEqual([25, 50, 61]);
+      expect(store.inner.events.slice(0, 2).map((e) => e.requestId)).toEqual(['r0', 'r1']);
+      expect(new Set(store.inner.events.map((e) => e.id)).size).toBe(61);
     });
 
     it('keeps the events while the store is still down after degradedMs, and warns again', async () => {

@@ -251,6 +251,37 @@ describe('runFailover', () => {
       expect(store.records.get('primary')?.consecutiveFailures).toBe(1);
     });
 
+    it('does not hold the answer past the request deadline for a failure write that does not finish', async () => {
+      // Prepare: the failure write hangs (a sick store); the backup answers.
+      const saves = holdSaves();
+      const attempt = upstream({ primary: [http(503)], backup: [OK] });
+
+      // Act: the deadline is 100 ms away.
+      const result = await runFailover(request([PRIMARY, BACKUP], attempt, { deadline: now + 100 }), deps);
+      saves.release();
+
+      // Assess
+      expect(result).toMatchObject({ kind: 'answered', instance: 'backup' });
+    });
+
+    it('stops waiting for a failure write once the client has gone away', async () => {
+      // Prepare
+      const saves = holdSaves();
+      const client = new AbortController();
+      const attempt = jest.fn(async (instance: FailoverInstance): Promise<Reply> => {
+        if (instance.name === 'primary') return http(503);
+        client.abort();
+        return OK;
+      });
+
+      // Act
+      const result = await runFailover(request([PRIMARY, BACKUP], attempt, { signal: client.signal }), deps);
+      saves.release();
+
+      // Assess
+      expect(result).toMatchObject({ kind: 'answered', instance: 'backup' });
+    });
+
     it('holds back, for other requests, an instance whose failure is being written', async () => {
       // Prepare: request 1 fails on the primary; its failure write is held.
       const saves = holdSaves();
