@@ -80,8 +80,11 @@ describe('an instance whose provider key cannot be read', () => {
         deps,
       );
 
+      // The answer is read to its end, as the runtime would, so that nothing of the upstream call stays open.
+      const body = typeof response.body === 'string' ? response.body : (await response.body.toArray()).join('');
       expect(response.statusCode).toBe(200);
       expect(response.headers['x-gateway-instance']).toBe('backup');
+      expect(body).toContain('chat.completion');
       expect(h.primary.hits).toHaveLength(0);
       const record = (await h.runtime.deps.breaker.view(['primary'])).get('primary');
       expect(record?.lastFailureClass).toBe('auth');
