@@ -38,6 +38,20 @@ function clientAnswering(answers: Record<string, (input: unknown) => unknown>) {
   return { client, sent };
 }
 
+/** A store whose conditional put fails, DynamoDB returning `stored` as the current item. */
+function storeWhosePutFindsStored(stored: BreakerRecord): DynamoBreakerStore {
+  const { client } = clientAnswering({
+    PutCommand: () => {
+      throw new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall(toBreakerItem(stored), { removeUndefinedValues: true }),
+      });
+    },
+  });
+  return new DynamoBreakerStore(client, TABLES);
+}
+
 describe('DynamoBreakerStore.save when the conditional put does not go through', () => {
   it('reports a lost race with the current record when the item is inside another container’s transaction', async () => {
     // Prepare: the put meets a transaction (TransactionConflictException); a consistent read shows the opening.
@@ -61,16 +75,7 @@ describe('DynamoBreakerStore.save when the conditional put does not go through',
   it('reports success when the current item is this very write (an SDK retry after a timed-out first try)', async () => {
     // Prepare
     const mine = record(2, 2);
-    const { client } = clientAnswering({
-      PutCommand: () => {
-        throw new ConditionalCheckFailedException({
-          message: 'The conditional request failed',
-          $metadata: {},
-          Item: marshall(toBreakerItem(mine), { removeUndefinedValues: true }),
-        });
-      },
-    });
-    const store = new DynamoBreakerStore(client, TABLES);
+    const store = storeWhosePutFindsStored(mine);
 
     // Act
     const result = await store.save(mine, 1, []);
@@ -82,16 +87,7 @@ describe('DynamoBreakerStore.save when the conditional put does not go through',
   it('reports a lost race when the current item is another container’s write of the same version', async () => {
     // Prepare
     const theirs = { ...record(2, 2), lastFailureClass: 'rate_limited' as const };
-    const { client } = clientAnswering({
-      PutCommand: () => {
-        throw new ConditionalCheckFailedException({
-          message: 'The conditional request failed',
-          $metadata: {},
-          Item: marshall(toBreakerItem(theirs), { removeUndefinedValues: true }),
-        });
-      },
-    });
-    const store = new DynamoBreakerStore(client, TABLES);
+    const store = storeWhosePutFindsStored(theirs);
 
     // Act
     const result = await store.save(record(2, 2), 1, []);
