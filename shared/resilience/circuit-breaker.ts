@@ -112,8 +112,8 @@ export class CircuitBreaker {
   /**
    * True when requests should stay off `instance` while another instance can serve them (only with `holdBackMs`): a
    * failure this container saw there is still being written, or its record (as last read) shows a failure less than
-   * `holdBackMs` (up to 1.5×, drawn per container) old that no success has cleared — the circuit may be about to open for the whole fleet, and one
-   * attempt per hold-back (not every request in flight) goes on to confirm or clear it.
+   * `holdBackMs` (up to 1.5×, drawn per container) old that no success has cleared — the circuit may be about to open
+   * for the whole fleet, and one attempt per hold-back (not every request in flight) goes on to confirm or clear it.
    */
   heldBack(instance: string): boolean {
     const holdBackMs = this.deps.holdBackMs ?? 0;
@@ -218,8 +218,7 @@ export class CircuitBreaker {
     };
     if (nothingToClear()) {
       const now = this.deps.clock();
-      const maxAgeMs = Math.max(this.deps.cacheMs, WRITER_TRUST_MS);
-      if (!this.isStale(instance, now, { maxAgeMs, unconfirmedToo: false }) || this.isDegraded(now)) return;
+      if (!this.writerMustRead(instance, now)) return;
       await this.sharedRead([instance], now);
       if (nothingToClear()) return;
     }
@@ -252,7 +251,7 @@ export class CircuitBreaker {
 
   /** Writes an event that belongs to no breaker change (failover, no_healthy_instance). Never throws. */
   async recordEvent(event: FailoverEvent): Promise<void> {
-    this.pendingEvents = [...this.pendingEvents, event].slice(-MAX_PENDING_EVENTS);
+    this.keepEvents([event]);
     if (!this.isDegraded(this.deps.clock())) await this.flushPendingEvents();
   }
 
@@ -260,15 +259,9 @@ export class CircuitBreaker {
     const { instance, requestId, compute } = spec;
     const extraEvents = spec.extraEvents ?? (() => []);
     const onApplied = spec.onApplied ?? (() => {});
-    // A recent cached record is trusted (the conditional write catches staleness) — at least WRITER_TRUST_MS, so that
-    // without a read cache the outcome of a request is not read again right after its own view; an older one, or one
-    // only this container knows (written while the store was down), is read again first. This read is the writer's
-    // own: it never waits behind a slower shared read.
+    // This read is the writer's own: it never waits behind a slower shared read.
     const startedAt = this.deps.clock();
-    const maxAgeMs = Math.max(this.deps.cacheMs, WRITER_TRUST_MS);
-    if (this.isStale(instance, startedAt, { maxAgeMs, unconfirmedToo: false }) && !this.isDegraded(startedAt)) {
-      await this.read([instance], startedAt);
-    }
+    if (this.writerMustRead(instance, startedAt)) await this.read([instance], startedAt);
     let current = this.cache.get(instance)?.record ?? freshRecord(instance);
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const now = this.deps.clock();
@@ -276,7 +269,7 @@ export class CircuitBreaker {
       if (!change) return null;
       if (round > 0 && spec.moot?.(current, change)) {
         // Lost a race to a write that already decided the circuit: keep the event, leave the record.
-        this.pendingEvents = [...this.pendingEvents, ...extraEvents(change, now)].slice(-MAX_PENDING_EVENTS);
+        this.keepEvents(extraEvents(change, now));
         await this.flushPendingEvents();
         return current;
       }
@@ -305,7 +298,7 @@ export class CircuitBreaker {
         this.remember(change.record, now);
         onApplied(change.record);
         this.logTransitions(change);
-        if (!atomic) this.pendingEvents = [...this.pendingEvents, ...events].slice(-MAX_PENDING_EVENTS);
+        if (!atomic) this.keepEvents(events);
         await this.flushPendingEvents();
         return change.record;
       }
@@ -329,8 +322,13 @@ export class CircuitBreaker {
     });
     onApplied(change.record);
     this.logTransitions(change);
-    this.pendingEvents = [...this.pendingEvents, ...events].slice(-MAX_PENDING_EVENTS);
+    this.keepEvents(events);
     return change.record;
+  }
+
+  /** Keeps `events` in memory until the next flush (the newest MAX_PENDING_EVENTS of them). */
+  private keepEvents(events: FailoverEvent[]): void {
+    this.pendingEvents = [...this.pendingEvents, ...events].slice(-MAX_PENDING_EVENTS);
   }
 
   /** Writes the events kept in memory (at most `limit` of them, oldest first). Never throws. */
@@ -355,6 +353,17 @@ export class CircuitBreaker {
     if (!entry) return true;
     if (options.unconfirmedToo && hasUnconfirmedFailures(entry.record, now, this.deps.options)) return true;
     return now - entry.fetchedAt >= options.maxAgeMs;
+  }
+
+  /**
+   * True when a writer must read `instance` before deciding: a recent cached record is trusted (the conditional write
+   * catches staleness) — for at least WRITER_TRUST_MS, so that without a read cache the outcome of a request is not
+   * read again right after its own view; an older one, or one only this container knows (written while the store was
+   * down), is read again first — unless the store is down.
+   */
+  private writerMustRead(instance: string, now: number): boolean {
+    const maxAgeMs = Math.max(this.deps.cacheMs, WRITER_TRUST_MS);
+    return this.isStale(instance, now, { maxAgeMs, unconfirmedToo: false }) && !this.isDegraded(now);
   }
 
   /** Reads `names`, joining a read of the same instance already in flight instead of sending another. */
