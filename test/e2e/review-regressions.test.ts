@@ -11,7 +11,7 @@ import type { BreakerRecord } from '../../shared/resilience/breaker-record';
 import { DynamoBreakerStore } from '../../shared/store/dynamo-breaker-store';
 import type { TableNames } from '../../shared/store/table-definitions';
 import { allEvents, dynamoEndpoint, freshTables, localClient } from '../support/dynamo';
-import { FAST_BREAKER_YAML, type Harness, startHarness } from '../support/gateway-harness';
+import { FAST_BREAKER_YAML, type Harness, startHarness, twoInstanceYaml } from '../support/gateway-harness';
 
 /** Regression tests for the defects of the code review, through the local runtime. */
 
@@ -211,26 +211,7 @@ describe('an upstream error body that stalls', () => {
     backup = await FakeProvider.start('backup', { kind: 'ok' });
     const tables: TableNames = await freshTables(admin);
     runtime = await startLocalRuntime({
-      config: parseConfig(
-        `
-routing:
-  defaultProvider: openai
-providers:
-  openai:
-    - name: primary
-      baseUrl: ${stalledUrl}/v1
-      apiKey: sk-test-primary-0123456789
-      priority: 1
-      firstByteTimeoutSeconds: 0.5
-    - name: backup
-      baseUrl: ${backup.url}/v1
-      apiKey: sk-test-backup-0123456789
-      priority: 2
-      firstByteTimeoutSeconds: 0.5
-${FAST_BREAKER_YAML}
-`,
-        {},
-      ),
+      config: parseConfig(twoInstanceYaml(`${stalledUrl}/v1`, `${backup.url}/v1`), {}),
       dynamoEndpoint: dynamoEndpoint(),
       tables,
       log: new MemoryLog(),

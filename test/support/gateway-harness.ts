@@ -57,6 +57,30 @@ async function startTestRuntime(
   return { runtime, log };
 }
 
+/**
+ * gateway.yaml with two OpenAI instances, `primary` (priority 1) and `backup` (priority 2), 0.5 s first-byte
+ * timeouts, then `extraYaml` (default: FAST_BREAKER_YAML).
+ */
+export function twoInstanceYaml(primaryBaseUrl: string, backupBaseUrl: string, extraYaml = FAST_BREAKER_YAML): string {
+  return `
+routing:
+  defaultProvider: openai
+providers:
+  openai:
+    - name: primary
+      baseUrl: ${primaryBaseUrl}
+      apiKey: sk-test-primary-0123456789
+      priority: 1
+      firstByteTimeoutSeconds: 0.5
+    - name: backup
+      baseUrl: ${backupBaseUrl}
+      apiKey: sk-test-backup-0123456789
+      priority: 2
+      firstByteTimeoutSeconds: 0.5
+${extraYaml}
+`;
+}
+
 /** Starts the fakes and a local runtime; `extraYaml` is appended to the config. */
 export async function startHarness(
   options: {
@@ -70,26 +94,7 @@ export async function startHarness(
   const backup = await FakeProvider.start('backup', options.backup ?? { kind: 'ok' });
   const admin = localClient();
   const tables = await freshTables(admin);
-  const config = parseConfig(
-    `
-routing:
-  defaultProvider: openai
-providers:
-  openai:
-    - name: primary
-      baseUrl: ${primary.url}/v1
-      apiKey: sk-test-primary-0123456789
-      priority: 1
-      firstByteTimeoutSeconds: 0.5
-    - name: backup
-      baseUrl: ${backup.url}/v1
-      apiKey: sk-test-backup-0123456789
-      priority: 2
-      firstByteTimeoutSeconds: 0.5
-${options.extraYaml ?? FAST_BREAKER_YAML}
-`,
-    {},
-  );
+  const config = parseConfig(twoInstanceYaml(`${primary.url}/v1`, `${backup.url}/v1`, options.extraYaml), {});
   const { runtime, log } = await startTestRuntime(config, tables, options.runtime);
   const openai = new OpenAI({ baseURL: `${runtime.url}/v1`, apiKey: 'gateway-key-unused', maxRetries: 0 });
   return {
